@@ -1,0 +1,270 @@
+import { type Clock, systemClock } from './clock.js';
+import { defineScript, type RedisScript } from './define-script.js';
+import slidingWindowSource from './lua/sliding-window-consume.lua';
+import { RateLimitError } from './rate-limit-error.js';
+import type { RedisClient } from './redis-connection.js';
+import { ValidationError } from './validation-error.js';
+
+/** One limit: at most `limit` units in any sliding window of `windowMs`. */
+export interface RateLimitRule {
+  /** Units allowed per window (a positive integer). */
+  limit: number;
+  /** Window length in ms (a positive integer). */
+  windowMs: number;
+}
+
+/** The answer of a limiter for one key. */
+export interface RateLimitResult {
+  /** Whether the units were granted (and charged). */
+  allowed: boolean;
+  /** The tightest rule's limit. */
+  limit: number;
+  /** Units still available under the tightest rule after this call. */
+  remaining: number;
+  /** When refused: ms until the request would be allowed. 0 when allowed. */
+  retryAfterMs: number;
+  /** ms until the longest rule's current fixed window ends (for `RateLimit-Reset`). */
+  resetMs: number;
+}
+
+/**
+ * A rate limiter: the Redis one in production, the in-memory one in tests and single-process
+ * development. Both give the same answers for the same sequence of calls and times.
+ */
+export interface RateLimiter {
+  /** The rules every key is held to. */
+  readonly rules: readonly RateLimitRule[];
+  /** Charges `cost` units (default 1) to `key` if every rule allows it; charges nothing otherwise. */
+  consume(key: string, cost?: number): Promise<RateLimitResult>;
+  /** Like `consume`, but throws {@link RateLimitError} when refused. */
+  consumeOrThrow(key: string, cost?: number): Promise<RateLimitResult>;
+  /** The state of `key` without charging it. */
+  peek(key: string): Promise<RateLimitResult>;
+  /** Forgets `key` (e.g. after a successful login). */
+  reset(key: string): Promise<void>;
+}
+
+/** Options shared by both limiters. */
+export interface RateLimiterOptions {
+  /** One rule, or several checked together (e.g. 100/hour and 1,000/day). */
+  rules: RateLimitRule | readonly RateLimitRule[];
+  /** Time source. Default the system clock. */
+  clock?: Clock;
+}
+
+/** Options of {@link RedisRateLimiter}. */
+export interface RedisRateLimiterOptions extends RateLimiterOptions {
+  /** An ioredis client (single node or Cluster); the limiter never closes it. */
+  redis: RedisClient;
+  /** Names this limiter's keys, e.g. `'auth-failures'`. */
+  name: string;
+  /** Key prefix. Default `'uxflow'`. */
+  prefix?: string;
+}
+
+function normaliseRules(rules: RateLimitRule | readonly RateLimitRule[]): readonly RateLimitRule[] {
+  const list: readonly RateLimitRule[] = Array.isArray(rules) ? rules : [rules as RateLimitRule];
+  if (list.length === 0) throw new ValidationError('rules', 'must hold at least one rule');
+  list.forEach((rule, index) => {
+    for (const field of ['limit', 'windowMs'] as const) {
+      const value = rule?.[field];
+      if (!Number.isSafeInteger(value) || value < 1) {
+        throw new ValidationError(`rules[${index}].${field}`, `must be a positive integer (got ${String(value)})`);
+      }
+    }
+  });
+  return Object.freeze(list.map((rule) => Object.freeze({ limit: rule.limit, windowMs: rule.windowMs })));
+}
+
+function checkKey(key: string): void {
+  if (typeof key !== 'string' || key === '') throw new ValidationError('key', 'must be a non-empty string');
+  if (key.length > 512) throw new ValidationError('key', 'must be at most 512 characters');
+}
+
+function checkCost(cost: number, rules: readonly RateLimitRule[]): void {
+  const smallest = Math.min(...rules.map((rule) => rule.limit));
+  if (!Number.isSafeInteger(cost) || cost < 1) throw new ValidationError('cost', `must be a positive integer (got ${cost})`);
+  if (cost > smallest) throw new ValidationError('cost', `must not exceed the smallest limit, ${smallest} (got ${cost})`);
+}
+
+function tightestLimit(rules: readonly RateLimitRule[]): number {
+  return Math.min(...rules.map((rule) => rule.limit));
+}
+
+abstract class BaseRateLimiter implements RateLimiter {
+  readonly rules: readonly RateLimitRule[];
+  protected readonly clock: Clock;
+
+  constructor(options: RateLimiterOptions) {
+    this.rules = normaliseRules(options.rules);
+    this.clock = options.clock ?? systemClock;
+  }
+
+  async consume(key: string, cost = 1): Promise<RateLimitResult> {
+    checkKey(key);
+    checkCost(cost, this.rules);
+    return this.evaluate(key, cost);
+  }
+
+  async consumeOrThrow(key: string, cost = 1): Promise<RateLimitResult> {
+    const result = await this.consume(key, cost);
+    if (!result.allowed) throw new RateLimitError(key, result);
+    return result;
+  }
+
+  async peek(key: string): Promise<RateLimitResult> {
+    checkKey(key);
+    return this.evaluate(key, 0);
+  }
+
+  abstract reset(key: string): Promise<void>;
+  protected abstract evaluate(key: string, cost: number): Promise<RateLimitResult>;
+}
+
+/**
+ * A sliding-window rate limiter in Redis: one Lua script checks and charges every rule
+ * atomically, so any number of service instances share the limits exactly.
+ *
+ * The window is a sliding-window counter (two fixed windows, the previous one weighted by how
+ * much of it still overlaps): O(1) memory per key whatever the limit, never more than `limit`
+ * in any aligned window, smooth across window edges. Keys expire on their own after two windows.
+ *
+ * @example
+ * ```ts
+ * const limiter = new RedisRateLimiter({
+ *   redis, name: 'email-domain',
+ *   rules: [{ limit: 500, windowMs: 3_600_000 }, { limit: 5_000, windowMs: 86_400_000 }],
+ * });
+ * const { allowed, retryAfterMs } = await limiter.consume('gmail.com');
+ * ```
+ */
+export class RedisRateLimiter extends BaseRateLimiter {
+  private readonly redis: RedisClient;
+  private readonly base: string;
+  private readonly script: RedisScript;
+
+  constructor(options: RedisRateLimiterOptions) {
+    super(options);
+    if (options.redis === undefined || options.redis === null) throw new ValidationError('redis', 'must be an ioredis client');
+    for (const field of ['name', 'prefix'] as const) {
+      const value = options[field] ?? 'uxflow';
+      if (typeof value !== 'string' || value === '' || /[{}]/.test(value)) {
+        throw new ValidationError(field, 'must be a non-empty string without { or }');
+      }
+    }
+    this.redis = options.redis;
+    this.base = `${options.prefix ?? 'uxflow'}:rl:${options.name}`;
+    this.script = defineScript('sliding-window-consume', slidingWindowSource, { numberOfKeys: this.rules.length });
+  }
+
+  // The user's key is the hash tag: one key's rules share a slot, different keys spread over shards.
+  private ruleKeys(key: string): string[] {
+    return this.rules.map((rule) => `${this.base}:{${key}}:${rule.windowMs}`);
+  }
+
+  protected async evaluate(key: string, cost: number): Promise<RateLimitResult> {
+    const args = [this.clock.now(), cost, ...this.rules.flatMap((rule) => [rule.windowMs, rule.limit])];
+    const reply = await this.script.run<[number, number, number, number]>(this.redis, this.ruleKeys(key), args);
+    return toResult(reply, tightestLimit(this.rules));
+  }
+
+  async reset(key: string): Promise<void> {
+    checkKey(key);
+    await this.redis.del(...this.ruleKeys(key));
+  }
+}
+
+function toResult(reply: readonly [number, number, number, number], limit: number): RateLimitResult {
+  const [allowed, remaining, retryAfterMs, resetMs] = reply;
+  return { allowed: allowed === 1, limit, remaining, retryAfterMs: Math.max(0, retryAfterMs), resetMs };
+}
+
+/** Options of {@link MemoryRateLimiter}. */
+export interface MemoryRateLimiterOptions extends RateLimiterOptions {
+  /** Keys kept at most; the least recently used go first. Default `100_000`. */
+  maxKeys?: number;
+}
+
+interface WindowState {
+  index: number;
+  current: number;
+  previous: number;
+}
+
+/**
+ * The in-memory twin of {@link RedisRateLimiter}: the same algorithm and answers, for tests and
+ * single-process development. State is per process and bounded by `maxKeys`.
+ *
+ * @example
+ * ```ts
+ * const limiter = new MemoryRateLimiter({ rules: { limit: 5, windowMs: 60_000 }, clock: fakeClock });
+ * ```
+ */
+export class MemoryRateLimiter extends BaseRateLimiter {
+  private readonly maxKeys: number;
+  private readonly state = new Map<string, WindowState[]>();
+
+  constructor(options: MemoryRateLimiterOptions) {
+    super(options);
+    this.maxKeys = options.maxKeys ?? 100_000;
+    if (!Number.isSafeInteger(this.maxKeys) || this.maxKeys < 1) throw new ValidationError('maxKeys', 'must be a positive integer');
+  }
+
+  protected evaluate(key: string, cost: number): Promise<RateLimitResult> {
+    const now = this.clock.now();
+    const stored = this.state.get(key);
+    let allowed = true;
+    let remaining = Number.POSITIVE_INFINITY;
+    let retryAfterMs = 0;
+    let resetMs = 0;
+    const next: WindowState[] = this.rules.map((rule, i) => {
+      const window = rule.windowMs;
+      const index = Math.floor(now / window);
+      const saved = stored?.[i];
+      let current = 0;
+      let previous = 0;
+      if (saved?.index === index) {
+        current = saved.current;
+        previous = saved.previous;
+      } else if (saved?.index === index - 1) {
+        previous = saved.current;
+      }
+      const elapsed = now - index * window;
+      const estimate = (previous * (window - elapsed)) / window + current;
+      remaining = Math.min(remaining, Math.floor(rule.limit - estimate));
+      if (cost > 0 && estimate + cost > rule.limit) {
+        allowed = false;
+        const wait =
+          current + cost > rule.limit
+            ? window - elapsed + Math.ceil(window * (1 - (rule.limit - cost) / current))
+            : Math.ceil(window * (1 - (rule.limit - cost - current) / previous)) - elapsed;
+        retryAfterMs = Math.max(retryAfterMs, wait);
+      }
+      resetMs = Math.max(resetMs, (index + 1) * window - now);
+      return { index, current, previous };
+    });
+    if (allowed && cost > 0) {
+      for (const rule of next) rule.current += cost;
+      remaining -= cost;
+      this.state.delete(key); // re-insert: Map order is the LRU order
+      this.state.set(key, next);
+      if (this.state.size > this.maxKeys) {
+        const oldest = this.state.keys().next();
+        if (oldest.done !== true) this.state.delete(oldest.value);
+      }
+    }
+    return Promise.resolve({
+      allowed,
+      limit: tightestLimit(this.rules),
+      remaining: Math.max(0, remaining),
+      retryAfterMs: Math.max(0, retryAfterMs),
+      resetMs,
+    });
+  }
+
+  reset(key: string): Promise<void> {
+    checkKey(key);
+    this.state.delete(key);
+    return Promise.resolve();
+  }
+}

@@ -1,0 +1,36 @@
+import { readFileSync } from 'node:fs';
+import { defineConfig, type Plugin } from 'vitest/config';
+
+/** Bundles `.lua` files as strings, as tsup's text loader does for the published build. */
+const luaText: Plugin = {
+  name: 'lua-text',
+  load(id) {
+    if (!id.endsWith('.lua')) return null;
+    return `export default ${JSON.stringify(readFileSync(id, 'utf8'))};`;
+  },
+};
+
+export default defineConfig({
+  plugins: [luaText],
+  test: {
+    projects: [
+      {
+        plugins: [luaText],
+        test: {
+          name: 'unit',
+          include: ['test/unit/**/*.test.ts'],
+          typecheck: { enabled: true, include: ['test/types/**/*.test-d.ts'], tsconfig: './tsconfig.json' },
+        },
+      },
+      {
+        plugins: [luaText],
+        test: {
+          name: 'integration',
+          include: ['test/integration/**/*.test.ts'],
+          testTimeout: 60_000,
+          hookTimeout: 120_000,
+        },
+      },
+    ],
+  },
+});
