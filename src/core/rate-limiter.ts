@@ -230,14 +230,16 @@ export class MemoryRateLimiter extends BaseRateLimiter {
         previous = saved.current;
       }
       const elapsed = now - index * window;
-      const estimate = (previous * (window - elapsed)) / window + current;
-      remaining = Math.min(remaining, Math.floor(rule.limit - estimate));
-      if (cost > 0 && estimate + cost > rule.limit) {
+      // Scaled by the window length: exact integer arithmetic, as in the Lua script.
+      const used = previous * (window - elapsed) + current * window;
+      const capacity = rule.limit * window;
+      remaining = Math.min(remaining, Math.floor((capacity - used) / window));
+      if (cost > 0 && used + cost * window > capacity) {
         allowed = false;
         const wait =
           current + cost > rule.limit
-            ? window - elapsed + Math.ceil(window * (1 - (rule.limit - cost) / current))
-            : Math.ceil(window * (1 - (rule.limit - cost - current) / previous)) - elapsed;
+            ? window - elapsed + (window - Math.floor(((rule.limit - cost) * window) / current))
+            : window - Math.floor(((rule.limit - cost - current) * window) / previous) - elapsed;
         retryAfterMs = Math.max(retryAfterMs, wait);
       }
       resetMs = Math.max(resetMs, (index + 1) * window - now);

@@ -35,20 +35,20 @@ for i = 1, #KEYS do
     previous = c
   end
   local elapsed = now - index * window
-  local estimate = previous * (window - elapsed) / window + current
-  local left = math.floor(limit - estimate)
-  if cost > 0 and estimate + cost > limit then
+  -- Everything scaled by the window length so the arithmetic stays in exact integers.
+  local used = previous * (window - elapsed) + current * window
+  local capacity = limit * window
+  local left = math.floor((capacity - used) / window)
+  if cost > 0 and used + cost * window > capacity then
     allowed = 0
     local wait
-    if current + cost > limit then
-      -- Not before the next window; then the current count becomes the weighted previous one.
-      if cost > limit then
-        wait = -1
-      else
-        wait = (window - elapsed) + math.ceil(window * (1 - (limit - cost) / current))
-      end
+    if cost > limit then
+      wait = -1
+    elseif current + cost > limit then
+      -- Not before the next window, where the current count becomes the weighted previous one.
+      wait = (window - elapsed) + (window - math.floor((limit - cost) * window / current))
     else
-      wait = math.ceil(window * (1 - (limit - cost - current) / previous)) - elapsed
+      wait = (window - math.floor((limit - cost - current) * window / previous)) - elapsed
     end
     if wait < 0 or retry_after < 0 then
       retry_after = -1
