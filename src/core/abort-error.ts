@@ -17,7 +17,7 @@ export class AbortError extends UxFlowError {
   }
 
   /** True for an {@link AbortError} from any installed copy of the package. */
-  static override isInstance(value: unknown): value is AbortError {
+  static override isInstance(this: void, value: unknown): value is AbortError {
     return UxFlowError.isInstance(value) && value.code === 'ERR_ABORTED';
   }
 }

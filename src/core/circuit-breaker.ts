@@ -73,7 +73,8 @@ export interface CircuitSnapshot {
   nextProbeAt?: number;
 }
 
-type Listener = (change: CircuitStateChange) => void;
+/** A `stateChange` listener of {@link CircuitBreaker}. */
+export type CircuitStateListener = (change: CircuitStateChange) => void;
 
 /**
  * A circuit breaker with a failure-rate threshold over a rolling window, minimum throughput,
@@ -101,7 +102,7 @@ export class CircuitBreaker {
   private readonly onCall: ((info: CircuitCallInfo) => void) | undefined;
   private readonly clock: Clock;
   private readonly logger: Logger;
-  private readonly listeners = new Set<Listener>();
+  private readonly listeners = new Set<CircuitStateListener>();
 
   /** Ring of buckets; each holds the index of the time slice it counts. */
   private readonly buckets: { slice: number; calls: number; failures: number }[];
@@ -152,13 +153,13 @@ export class CircuitBreaker {
   }
 
   /** Listens for state changes. A throwing listener is logged, never rethrown. */
-  on(event: 'stateChange', listener: Listener): this {
+  on(event: 'stateChange', listener: CircuitStateListener): this {
     if (event === 'stateChange') this.listeners.add(listener);
     return this;
   }
 
   /** Removes a listener added with {@link CircuitBreaker.on}. */
-  off(event: 'stateChange', listener: Listener): this {
+  off(event: 'stateChange', listener: CircuitStateListener): this {
     if (event === 'stateChange') this.listeners.delete(listener);
     return this;
   }

@@ -25,7 +25,7 @@ export class CircuitOpenError extends UxFlowError {
   }
 
   /** True for a {@link CircuitOpenError} from any installed copy of the package. */
-  static override isInstance(value: unknown): value is CircuitOpenError {
+  static override isInstance(this: void, value: unknown): value is CircuitOpenError {
     return UxFlowError.isInstance(value) && value.code === 'ERR_CIRCUIT_OPEN';
   }
 }

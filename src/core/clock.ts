@@ -7,7 +7,9 @@ export type TimerHandle = { readonly __timer: unique symbol } | NodeJS.Timeout;
  * The source of time for every block. Inject one to control time in tests: the package's
  * `FakeClock` (from `@ux-flow/common/testing`) moves only when told to.
  *
- * Timers made through a clock must not keep the process alive: the system clock `unref()`s them.
+ * Background timers (intervals, lock renewals) must not keep the process alive, so the system
+ * clock `unref()`s timers unless asked to keep the process alive, as {@link sleep} does: an
+ * awaited wait has to hold the process open, or a script would exit in the middle of a retry.
  *
  * @example
  * ```ts
@@ -22,8 +24,11 @@ export interface Clock {
   now(): number;
   /** A monotonic reading in milliseconds, for measuring durations. */
   monotonic(): number;
-  /** Calls `callback` after `delayMs`; the timer does not keep the process alive. */
-  setTimeout(callback: () => void, delayMs: number): TimerHandle;
+  /**
+   * Calls `callback` after `delayMs`. The timer does not keep the process alive unless
+   * `options.keepAlive` is `true`.
+   */
+  setTimeout(callback: () => void, delayMs: number, options?: { keepAlive?: boolean }): TimerHandle;
   /** Cancels a timer made by this clock. Unknown or fired handles are ignored. */
   clearTimeout(handle: TimerHandle): void;
 }
@@ -41,9 +46,9 @@ export interface Clock {
 export const systemClock: Clock = Object.freeze({
   now: () => Date.now(),
   monotonic: () => performance.now(),
-  setTimeout: (callback: () => void, delayMs: number): TimerHandle => {
+  setTimeout: (callback: () => void, delayMs: number, options?: { keepAlive?: boolean }): TimerHandle => {
     const timer = setTimeout(callback, delayMs);
-    timer.unref();
+    if (options?.keepAlive !== true) timer.unref();
     return timer;
   },
   clearTimeout: (handle: TimerHandle) => {
@@ -53,7 +58,7 @@ export const systemClock: Clock = Object.freeze({
 
 /**
  * Resolves after `delayMs` on `clock`, or rejects with an {@link AbortError} (the signal's reason
- * as `cause`) when aborted first.
+ * as `cause`) when aborted first. The wait keeps the process alive, like any awaited timer.
  * The timer is cleared either way.
  *
  * @example
@@ -73,10 +78,14 @@ export function sleep(delayMs: number, options: { clock?: Clock; signal?: AbortS
       clock.clearTimeout(handle);
       reject(abortReason(signal));
     };
-    const handle = clock.setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, delayMs);
+    const handle = clock.setTimeout(
+      () => {
+        signal?.removeEventListener('abort', onAbort);
+        resolve();
+      },
+      delayMs,
+      { keepAlive: true },
+    );
     signal?.addEventListener('abort', onAbort, { once: true });
   });
 }

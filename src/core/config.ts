@@ -4,11 +4,11 @@ import { ValidationError } from './validation-error.js';
  * How one environment variable is read: its parser, default and description.
  * Build specs with the {@link env} parsers.
  */
-export interface EnvVarSpec<T> {
+export interface EnvVarSpec<T, D extends T | undefined = T | undefined> {
   /** Parses the raw string; throws {@link ValidationError} naming `name` when malformed. */
   parse(raw: string, name: string): T;
   /** Used when neither an explicit option nor the variable is set. `undefined`: no default. */
-  readonly default: T | undefined;
+  readonly default: D;
   /** One line for docs and error messages. */
   readonly description: string;
   /** A secret is never echoed in an error message. Default `false`. */
@@ -23,12 +23,12 @@ function shown(raw: string, secret: boolean | undefined): string {
   return secret ? '' : ` (got ${JSON.stringify(raw.length > 80 ? `${raw.slice(0, 80)}…` : raw)})`;
 }
 
-function spec<T>(
+function spec<T, D extends T | undefined>(
   parse: (raw: string, name: string) => T,
   description: string,
-  defaultValue: T | undefined,
+  defaultValue: D,
   secret?: boolean,
-): EnvVarSpec<T> {
+): EnvVarSpec<T, D> {
   return { parse, description, default: defaultValue, secret };
 }
 
@@ -44,7 +44,7 @@ function spec<T>(
  */
 export const env = {
   /** `true/false`, `1/0`, `yes/no`, `on/off`, any case. */
-  boolean(description: string, options: { default?: boolean } = {}): EnvVarSpec<boolean> {
+  boolean<D extends boolean | undefined = undefined>(description: string, options: { default?: D } = {}): EnvVarSpec<boolean, D> {
     return spec(
       (raw, name) => {
         const value = raw.trim().toLowerCase();
@@ -53,11 +53,14 @@ export const env = {
         throw new ValidationError(name, `must be true or false${shown(raw, false)}`);
       },
       description,
-      options.default,
+      options.default as D,
     );
   },
   /** A decimal number, optionally bounded (inclusive). */
-  number(description: string, options: { default?: number; min?: number; max?: number } = {}): EnvVarSpec<number> {
+  number<D extends number | undefined = undefined>(
+    description: string,
+    options: { default?: D; min?: number; max?: number } = {},
+  ): EnvVarSpec<number, D> {
     return spec(
       (raw, name) => {
         const text = raw.trim();
@@ -67,11 +70,14 @@ export const env = {
         return value;
       },
       description,
-      options.default,
+      options.default as D,
     );
   },
   /** A base-10 integer, optionally bounded (inclusive). */
-  integer(description: string, options: { default?: number; min?: number; max?: number } = {}): EnvVarSpec<number> {
+  integer<D extends number | undefined = undefined>(
+    description: string,
+    options: { default?: D; min?: number; max?: number } = {},
+  ): EnvVarSpec<number, D> {
     return spec(
       (raw, name) => {
         const text = raw.trim();
@@ -82,11 +88,14 @@ export const env = {
         return value;
       },
       description,
-      options.default,
+      options.default as D,
     );
   },
   /** Any non-empty string (surrounding whitespace trimmed). */
-  string(description: string, options: { default?: string; secret?: boolean } = {}): EnvVarSpec<string> {
+  string<D extends string | undefined = undefined>(
+    description: string,
+    options: { default?: D; secret?: boolean } = {},
+  ): EnvVarSpec<string, D> {
     return spec(
       (raw, name) => {
         const value = raw.trim();
@@ -94,12 +103,15 @@ export const env = {
         return value;
       },
       description,
-      options.default,
+      options.default as D,
       options.secret,
     );
   },
   /** An absolute URL whose scheme is one of `protocols` (e.g. `['http:', 'https:']`). */
-  url(description: string, options: { default?: string; protocols: readonly string[]; secret?: boolean }): EnvVarSpec<string> {
+  url<D extends string | undefined = undefined>(
+    description: string,
+    options: { default?: D; protocols: readonly string[]; secret?: boolean },
+  ): EnvVarSpec<string, D> {
     return spec(
       (raw, name) => {
         const value = raw.trim();
@@ -118,12 +130,16 @@ export const env = {
         return value;
       },
       description,
-      options.default,
+      options.default as D,
       options.secret,
     );
   },
   /** One of a fixed set of values (case-insensitive on input, returned as listed). */
-  oneOf<const V extends string>(description: string, values: readonly V[], options: { default?: V } = {}): EnvVarSpec<V> {
+  oneOf<const V extends string, D extends V | undefined = undefined>(
+    description: string,
+    values: readonly V[],
+    options: { default?: D } = {},
+  ): EnvVarSpec<V, D> {
     return spec(
       (raw, name) => {
         const text = raw.trim().toLowerCase();
@@ -132,7 +148,7 @@ export const env = {
         return match;
       },
       description,
-      options.default,
+      options.default as D,
     );
   },
 };
@@ -170,19 +186,15 @@ export const UX_FLOW_ENV = {
   OPTIMIZATION_SAMPLE_SIZE: env.integer('Outcomes per arm before allocation adapts', { default: 10, min: 1 }),
 } as const;
 
-type EnvSchema = typeof UX_FLOW_ENV;
-type SpecValue<S> = S extends EnvVarSpec<infer T> ? T : never;
-type HasDefault<S> = S extends { readonly default: undefined } ? false : true;
-
 /** A known environment variable name. */
-export type UxFlowEnvName = keyof EnvSchema;
+export type UxFlowEnvName = keyof typeof UX_FLOW_ENV;
 
 /**
  * The resolved configuration: one typed field per variable in {@link UX_FLOW_ENV}. Fields
  * without a default are `undefined` when unset.
  */
 export type UxFlowConfig = {
-  [K in UxFlowEnvName]: HasDefault<EnvSchema[K]> extends true ? SpecValue<EnvSchema[K]> : SpecValue<EnvSchema[K]> | undefined;
+  [K in UxFlowEnvName]: (typeof UX_FLOW_ENV)[K] extends EnvVarSpec<infer T, infer D> ? (undefined extends D ? T | undefined : T) : never;
 };
 
 /** Where {@link loadConfig} and {@link configValue} read from. */
@@ -208,7 +220,7 @@ export function configValue<K extends UxFlowEnvName>(
   source: Readonly<Record<string, string | undefined>> = process.env,
 ): UxFlowConfig[K] {
   if (explicit !== undefined) return explicit;
-  return readEnv(name, UX_FLOW_ENV[name] as EnvVarSpec<UxFlowConfig[K]>, source) as UxFlowConfig[K];
+  return readEnv(name, UX_FLOW_ENV[name] as EnvVarSpec<unknown>, source) as UxFlowConfig[K];
 }
 
 /**
@@ -220,11 +232,11 @@ export function configValue<K extends UxFlowEnvName>(
  * const port = readEnv('PORT', env.integer('HTTP port', { default: 3000, min: 1, max: 65535 }));
  * ```
  */
-export function readEnv<T>(
+export function readEnv<T, D extends T | undefined>(
   name: string,
-  varSpec: EnvVarSpec<T>,
+  varSpec: EnvVarSpec<T, D>,
   source: Readonly<Record<string, string | undefined>> = process.env,
-): T | undefined {
+): T | D {
   const raw = source[name];
   if (raw === undefined || raw.trim() === '') return varSpec.default;
   return varSpec.parse(raw, name);

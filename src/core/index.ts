@@ -38,6 +38,7 @@ export type {
   CircuitSnapshot,
   CircuitState,
   CircuitStateChange,
+  CircuitStateListener,
 } from './circuit-breaker.js';
 
 export { sleep, systemClock } from './clock.js';

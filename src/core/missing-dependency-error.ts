@@ -23,7 +23,7 @@ export class MissingDependencyError extends UxFlowError {
   }
 
   /** True for a {@link MissingDependencyError} from any installed copy of the package. */
-  static override isInstance(value: unknown): value is MissingDependencyError {
+  static override isInstance(this: void, value: unknown): value is MissingDependencyError {
     return UxFlowError.isInstance(value) && value.code === 'ERR_MISSING_DEPENDENCY';
   }
 }

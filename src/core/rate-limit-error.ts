@@ -28,7 +28,7 @@ export class RateLimitError extends UxFlowError {
   }
 
   /** True for a {@link RateLimitError} from any installed copy of the package. */
-  static override isInstance(value: unknown): value is RateLimitError {
+  static override isInstance(this: void, value: unknown): value is RateLimitError {
     return UxFlowError.isInstance(value) && value.code === 'ERR_RATE_LIMITED';
   }
 }

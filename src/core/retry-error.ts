@@ -28,7 +28,7 @@ export class RetryError extends UxFlowError {
   }
 
   /** True for a {@link RetryError} from any installed copy of the package. */
-  static override isInstance(value: unknown): value is RetryError {
+  static override isInstance(this: void, value: unknown): value is RetryError {
     return UxFlowError.isInstance(value) && value.code === 'ERR_RETRIES_EXHAUSTED';
   }
 }

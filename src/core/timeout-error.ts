@@ -21,7 +21,7 @@ export class TimeoutError extends UxFlowError {
   }
 
   /** True for a {@link TimeoutError} from any installed copy of the package. */
-  static override isInstance(value: unknown): value is TimeoutError {
+  static override isInstance(this: void, value: unknown): value is TimeoutError {
     return UxFlowError.isInstance(value) && value.code === 'ERR_TIMEOUT';
   }
 }

@@ -23,7 +23,9 @@ export type UxFlowErrorCode =
   | 'ERR_EMAIL'
   | 'ERR_TEMPLATE'
   | 'ERR_PROVIDER'
-  | 'ERR_AI';
+  | 'ERR_AI'
+  | 'ERR_PROMPT_TEMPLATE'
+  | 'ERR_LLM';
 
 /** Options accepted by {@link UxFlowError} and its subclasses. */
 export interface UxFlowErrorOptions {
@@ -67,7 +69,7 @@ export class UxFlowError extends Error {
   }
 
   /** True for any error created by this package, from any installed copy of it. */
-  static isInstance(value: unknown): value is UxFlowError {
+  static isInstance(this: void, value: unknown): value is UxFlowError {
     return (
       typeof value === 'object' &&
       value !== null &&

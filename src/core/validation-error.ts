@@ -27,7 +27,7 @@ export class ValidationError extends UxFlowError {
   }
 
   /** True for a {@link ValidationError} from any installed copy of the package. */
-  static override isInstance(value: unknown): value is ValidationError {
+  static override isInstance(this: void, value: unknown): value is ValidationError {
     return UxFlowError.isInstance(value) && value.code === 'ERR_VALIDATION';
   }
 }

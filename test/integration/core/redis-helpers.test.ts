@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { Cluster, Redis } from 'ioredis';
+import { type Cluster, Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   closeRedisConnection,
@@ -169,13 +169,13 @@ describe('Redis Cluster (3 masters started by the test)', () => {
       await client.rpush(keys.key('wait'), 'job-1');
       expect(await move.run(client, [keys.key('wait'), keys.key('active')])).toBe('job-1');
       expect(await client.lrange(keys.key('active'), 0, -1)).toEqual(['job-1']);
-      slots.add(Number(await client.cluster('KEYSLOT', keys.key('wait'))));
+      slots.add(await client.cluster('KEYSLOT', keys.key('wait')));
     }
     const owners = new Set<string>();
-    const ranges = (await client.cluster('SLOTS')) as [number, number, [string, number]][];
+    const ranges = await client.cluster('SLOTS');
     for (const slot of slots) {
       const owner = ranges.find(([from, to]) => slot >= from && slot <= to);
-      owners.add(String(owner?.[2][1]));
+      owners.add(String(owner?.[2]?.[1]));
     }
     expect(owners.size).toBeGreaterThan(1);
   });

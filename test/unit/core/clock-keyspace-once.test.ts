@@ -1,6 +1,10 @@
+import { execFileSync } from 'node:child_process';
+import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Keyspace, once, sleep, systemClock } from '../../../src/core/index.js';
 import { FakeClock } from '../../../src/testing/index.js';
+
+const root = resolve(import.meta.dirname, '../../..');
 
 describe('FakeClock', () => {
   it('fires timers in due order, including timers set by timers', () => {
@@ -55,10 +59,19 @@ describe('sleep', () => {
     await expect(sleep(1, { signal: AbortSignal.abort() })).rejects.toMatchObject({ code: 'ERR_ABORTED' });
   });
 
-  it('systemClock timers are unref()d so they never hold the process open', () => {
-    const handle = systemClock.setTimeout(() => undefined, 60_000) as NodeJS.Timeout;
-    expect(handle.hasRef()).toBe(false);
-    systemClock.clearTimeout(handle);
+  it('systemClock timers are unref()d unless asked to keep the process alive', () => {
+    const background = systemClock.setTimeout(() => undefined, 60_000) as NodeJS.Timeout;
+    const awaited = systemClock.setTimeout(() => undefined, 60_000, { keepAlive: true }) as NodeJS.Timeout;
+    expect(background.hasRef()).toBe(false);
+    expect(awaited.hasRef()).toBe(true);
+    systemClock.clearTimeout(background);
+    systemClock.clearTimeout(awaited);
+  });
+
+  it('an awaited sleep keeps a script alive until it resolves', () => {
+    const script = "import('./src/core/clock.ts').then(async ({ sleep }) => { await sleep(200); console.log('woke'); })";
+    const out = execFileSync(process.execPath, ['--import', 'tsx', '-e', script], { cwd: root, encoding: 'utf8' });
+    expect(out.trim()).toBe('woke');
   });
 });
 
