@@ -81,28 +81,26 @@ function checkKey(key: string): void {
   if (key.length > 512) throw new ValidationError('key', 'must be at most 512 characters');
 }
 
-function checkCost(cost: number, rules: readonly RateLimitRule[]): void {
-  const smallest = Math.min(...rules.map((rule) => rule.limit));
+function checkCost(cost: number, smallest: number): void {
   if (!Number.isSafeInteger(cost) || cost < 1) throw new ValidationError('cost', `must be a positive integer (got ${cost})`);
   if (cost > smallest) throw new ValidationError('cost', `must not exceed the smallest limit, ${smallest} (got ${cost})`);
-}
-
-function tightestLimit(rules: readonly RateLimitRule[]): number {
-  return Math.min(...rules.map((rule) => rule.limit));
 }
 
 abstract class BaseRateLimiter implements RateLimiter {
   readonly rules: readonly RateLimitRule[];
   protected readonly clock: Clock;
+  /** The smallest limit: the most a single call may cost, and the `limit` reported. */
+  protected readonly tightest: number;
 
   constructor(options: RateLimiterOptions) {
     this.rules = normaliseRules(options.rules);
     this.clock = options.clock ?? systemClock;
+    this.tightest = Math.min(...this.rules.map((rule) => rule.limit));
   }
 
   async consume(key: string, cost = 1): Promise<RateLimitResult> {
     checkKey(key);
-    checkCost(cost, this.rules);
+    checkCost(cost, this.tightest);
     return this.evaluate(key, cost);
   }
 
@@ -142,6 +140,8 @@ export class RedisRateLimiter extends BaseRateLimiter {
   private readonly redis: RedisClient;
   private readonly base: string;
   private readonly script: RedisScript;
+  /** windowMs and limit of each rule, as the script's trailing arguments. */
+  private readonly ruleArgs: readonly number[];
 
   constructor(options: RedisRateLimiterOptions) {
     super(options);
@@ -155,6 +155,7 @@ export class RedisRateLimiter extends BaseRateLimiter {
     this.redis = options.redis;
     this.base = `${options.prefix ?? 'uxflow'}:rl:${options.name}`;
     this.script = defineScript('sliding-window-consume', slidingWindowSource, { numberOfKeys: this.rules.length });
+    this.ruleArgs = this.rules.flatMap((rule) => [rule.windowMs, rule.limit]);
   }
 
   // The user's key is the hash tag: one key's rules share a slot, different keys spread over shards.
@@ -163,11 +164,12 @@ export class RedisRateLimiter extends BaseRateLimiter {
   }
 
   protected async evaluate(key: string, cost: number): Promise<RateLimitResult> {
-    const args = [this.clock.now(), cost, ...this.rules.flatMap((rule) => [rule.windowMs, rule.limit])];
+    const args = [this.clock.now(), cost, ...this.ruleArgs];
     const reply = await this.script.run<[number, number, number, number]>(this.redis, this.ruleKeys(key), args);
-    return toResult(reply, tightestLimit(this.rules));
+    return toResult(reply, this.tightest);
   }
 
+  /** Forgets `key` under every rule (e.g. after a successful login). */
   async reset(key: string): Promise<void> {
     checkKey(key);
     await this.redis.del(...this.ruleKeys(key));
@@ -213,20 +215,26 @@ export class MemoryRateLimiter extends BaseRateLimiter {
   protected evaluate(key: string, cost: number): Promise<RateLimitResult> {
     const now = this.clock.now();
     const stored = this.state.get(key);
+    const { rules } = this;
     let allowed = true;
     let remaining = Number.POSITIVE_INFINITY;
     let retryAfterMs = 0;
     let resetMs = 0;
-    const next: WindowState[] = this.rules.map((rule, i) => {
+    // First pass: read every rule; nothing changes unless all of them allow the cost.
+    const indexes: number[] = [];
+    const currents: number[] = [];
+    const previouses: number[] = [];
+    for (let i = 0; i < rules.length; i++) {
+      const rule = rules[i] as RateLimitRule;
       const window = rule.windowMs;
       const index = Math.floor(now / window);
       const saved = stored?.[i];
       let current = 0;
       let previous = 0;
-      if (saved?.index === index) {
+      if (saved !== undefined && saved.index === index) {
         current = saved.current;
         previous = saved.previous;
-      } else if (saved?.index === index - 1) {
+      } else if (saved !== undefined && saved.index === index - 1) {
         previous = saved.current;
       }
       const elapsed = now - index * window;
@@ -243,27 +251,32 @@ export class MemoryRateLimiter extends BaseRateLimiter {
         retryAfterMs = Math.max(retryAfterMs, wait);
       }
       resetMs = Math.max(resetMs, (index + 1) * window - now);
-      return { index, current, previous };
-    });
+      indexes.push(index);
+      currents.push(current);
+      previouses.push(previous);
+    }
     if (allowed && cost > 0) {
-      for (const rule of next) rule.current += cost;
+      const next: WindowState[] = stored ?? [];
+      for (let i = 0; i < rules.length; i++) {
+        next[i] = { index: indexes[i] as number, current: (currents[i] as number) + cost, previous: previouses[i] as number };
+      }
       remaining -= cost;
-      this.state.delete(key); // re-insert: Map order is the LRU order
-      this.state.set(key, next);
-      if (this.state.size > this.maxKeys) {
-        const oldest = this.state.keys().next();
-        if (oldest.done !== true) this.state.delete(oldest.value);
+      if (stored === undefined) {
+        this.state.set(key, next);
+        if (this.state.size > this.maxKeys) {
+          const oldest = this.state.keys().next();
+          if (oldest.done !== true) this.state.delete(oldest.value);
+        }
+      } else {
+        // Re-insert: Map order is the least-recently-charged order used for eviction.
+        this.state.delete(key);
+        this.state.set(key, next);
       }
     }
-    return Promise.resolve({
-      allowed,
-      limit: tightestLimit(this.rules),
-      remaining: Math.max(0, remaining),
-      retryAfterMs: Math.max(0, retryAfterMs),
-      resetMs,
-    });
+    return Promise.resolve({ allowed, limit: this.tightest, remaining: Math.max(0, remaining), retryAfterMs, resetMs });
   }
 
+  /** Forgets `key` under every rule. */
   reset(key: string): Promise<void> {
     checkKey(key);
     this.state.delete(key);

@@ -56,7 +56,7 @@ for i = 1, #KEYS do
       retry_after = wait
     end
   end
-  rules[i] = { index, current, previous, window }
+  rules[i] = { index, current, previous, window, w }
   if remaining == nil or left < remaining then remaining = left end
   local until_reset = (index + 1) * window - now
   if until_reset > reset then reset = until_reset end
@@ -65,8 +65,14 @@ end
 if allowed == 1 and cost > 0 then
   for i = 1, #KEYS do
     local rule = rules[i]
-    redis.call('HSET', KEYS[i], 'w', rule[1], 'c', rule[2] + cost, 'p', rule[3])
-    redis.call('PEXPIRE', KEYS[i], rule[4] * 2)
+    if rule[5] == rule[1] then
+      redis.call('HINCRBY', KEYS[i], 'c', cost)
+    else
+      -- A window starts: store it, and set a TTL that covers this window and the next, where
+      -- this count is still read as the previous one.
+      redis.call('HSET', KEYS[i], 'w', rule[1], 'c', rule[2] + cost, 'p', rule[3])
+      redis.call('PEXPIRE', KEYS[i], rule[4] * 2)
+    end
   end
   remaining = remaining - cost
 end
