@@ -57,39 +57,21 @@ export const env = {
     );
   },
   /** A decimal number, optionally bounded (inclusive). */
-  number<D extends number | undefined = undefined>(
-    description: string,
-    options: { default?: D; min?: number; max?: number } = {},
-  ): EnvVarSpec<number, D> {
-    return spec(
-      (raw, name) => {
-        const text = raw.trim();
-        const value = NUMBER.test(text) ? Number(text) : Number.NaN;
-        if (!Number.isFinite(value)) throw new ValidationError(name, `must be a number${shown(raw, false)}`);
-        checkRange(name, value, options.min, options.max);
-        return value;
-      },
-      description,
-      options.default as D,
-    );
+  number<D extends number | undefined = undefined>(description: string, options: NumericOptions<D> = {}): EnvVarSpec<number, D> {
+    return numeric(description, options, (text, raw, name) => {
+      const value = NUMBER.test(text) ? Number(text) : Number.NaN;
+      if (!Number.isFinite(value)) throw new ValidationError(name, `must be a number${shown(raw, false)}`);
+      return value;
+    });
   },
   /** A base-10 integer, optionally bounded (inclusive). */
-  integer<D extends number | undefined = undefined>(
-    description: string,
-    options: { default?: D; min?: number; max?: number } = {},
-  ): EnvVarSpec<number, D> {
-    return spec(
-      (raw, name) => {
-        const text = raw.trim();
-        if (!/^[+-]?\d+$/.test(text)) throw new ValidationError(name, `must be an integer${shown(raw, false)}`);
-        const value = Number(text);
-        if (!Number.isSafeInteger(value)) throw new ValidationError(name, `must be a safe integer${shown(raw, false)}`);
-        checkRange(name, value, options.min, options.max);
-        return value;
-      },
-      description,
-      options.default as D,
-    );
+  integer<D extends number | undefined = undefined>(description: string, options: NumericOptions<D> = {}): EnvVarSpec<number, D> {
+    return numeric(description, options, (text, raw, name) => {
+      if (!/^[+-]?\d+$/.test(text)) throw new ValidationError(name, `must be an integer${shown(raw, false)}`);
+      const value = Number(text);
+      if (!Number.isSafeInteger(value)) throw new ValidationError(name, `must be a safe integer${shown(raw, false)}`);
+      return value;
+    });
   },
   /** Any non-empty string (surrounding whitespace trimmed). */
   string<D extends string | undefined = undefined>(
@@ -152,6 +134,32 @@ export const env = {
     );
   },
 };
+
+/** Options of {@link env}.number and {@link env}.integer: a default and inclusive bounds. */
+export interface NumericOptions<D> {
+  /** Used when the variable is unset. Default: none. */
+  default?: D;
+  /** Smallest allowed value, inclusive. Default: no bound. */
+  min?: number;
+  /** Largest allowed value, inclusive. Default: no bound. */
+  max?: number;
+}
+
+function numeric<D extends number | undefined>(
+  description: string,
+  options: NumericOptions<D>,
+  parseValue: (text: string, raw: string, name: string) => number,
+): EnvVarSpec<number, D> {
+  return spec(
+    (raw, name) => {
+      const value = parseValue(raw.trim(), raw, name);
+      checkRange(name, value, options.min, options.max);
+      return value;
+    },
+    description,
+    options.default as D,
+  );
+}
 
 function checkRange(name: string, value: number, min: number | undefined, max: number | undefined): void {
   if (min !== undefined && value < min) throw new ValidationError(name, `must be at least ${min} (got ${value})`);

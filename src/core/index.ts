@@ -23,7 +23,7 @@ export { createConsoleLogger, createSilentLogger, LOG_LEVELS } from './logger.js
 export type { ConsoleLoggerOptions, LogFn, Logger, LogLevel } from './logger.js';
 
 export { configValue, env, loadConfig, readEnv, UX_FLOW_ENV } from './config.js';
-export type { ConfigSource, EnvVarSpec, UxFlowConfig, UxFlowEnvName } from './config.js';
+export type { ConfigSource, EnvVarSpec, NumericOptions, UxFlowConfig, UxFlowEnvName } from './config.js';
 
 export { applyJitter, createBackoff, DEFAULT_MAX_DELAY_MS, validateBackoff } from './backoff.js';
 export type { BackoffOptions, BackoffStrategy, ExponentialBackoff, FixedBackoff, Jitter } from './backoff.js';
