@@ -29,7 +29,9 @@ export interface Evaluation {
  * ```
  */
 export interface Evaluator {
+  /** Names the evaluator in combined results. */
   readonly name: string;
+  /** Scores one output; the score is in [0, 1]. */
   evaluate(input: EvaluationInput): Promise<Evaluation>;
 }
 

@@ -36,7 +36,7 @@ export { RedisPromptStore } from './redis-prompt-store.js';
 export type { RedisPromptStoreOptions } from './redis-prompt-store.js';
 export type { OutcomeWrite, PromptState, PromptStore, ScopeStats, StatsDelta } from './prompt-store.js';
 export { compileTemplate, normalizeVariables, placeholdersOf, renderCompiled, renderTemplate } from './render-template.js';
-export type { CompiledTemplate } from './render-template.js';
+export type { CompiledTemplate, TemplatePart } from './render-template.js';
 export { variationRules } from './variation-rules.js';
 export type { VariationContent, VariationRule, VariationRuleContext } from './variation-rules.js';
 export { createSeededRandom, hashString, sampleBeta, sampleGamma, sampleNormal } from './random.js';

@@ -54,7 +54,9 @@ export interface PromptMetricsInfo {
  * here. A throwing hook is logged, never propagated.
  */
 export interface PromptMetrics {
+  /** Called each time `getPrompt` serves a prompt. */
   onPromptServed(info: PromptMetricsInfo): void;
+  /** Called each time an outcome is recorded for a served prompt. */
   onOutcomeRecorded(
     info: PromptMetricsInfo & { quality?: number; success?: boolean; latencyMs?: number; tokens?: number; costUsd?: number },
   ): void;

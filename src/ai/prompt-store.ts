@@ -46,17 +46,23 @@ export interface PromptState {
 export interface PromptStore {
   /** Stores a new immutable version, moves `latest` and `labels` to it, and returns its number. Atomic. */
   createVersion(name: string, version: Omit<TemplateVersion, 'version'>, labels: readonly string[]): Promise<number>;
+  /** One stored version, or `undefined` when it does not exist. */
   getVersion(name: string, version: number): Promise<TemplateVersion | undefined>;
+  /** Every version of a template, oldest first. */
   listVersions(name: string): Promise<TemplateVersion[]>;
+  /** Names of every stored template. */
   listTemplates(): Promise<string[]>;
+  /** Label → version number (`latest`, `production`, custom labels). */
   getLabels(name: string): Promise<Record<string, number>>;
   /** Points `label` at `version`; false when that version does not exist. */
   setLabel(name: string, label: string, version: number): Promise<boolean>;
   /** Adds a variation; false when the id is taken (variations are immutable). */
   addVariation(name: string, variation: PromptVariation): Promise<boolean>;
+  /** Variation id → variation, for every variation of a template. */
   getVariations(name: string): Promise<Record<string, PromptVariation>>;
   /** The current (latest started) experiment of a template. */
   getExperiment(name: string): Promise<PromptExperiment | undefined>;
+  /** Stores `experiment` as the template's current experiment, replacing any previous one. */
   putExperiment(name: string, experiment: PromptExperiment): Promise<void>;
   /**
    * Replaces the running experiment `expectedId` with `next`, atomically; false when it was
@@ -65,6 +71,7 @@ export interface PromptStore {
   updateRunningExperiment(name: string, expectedId: string, next: PromptExperiment): Promise<boolean>;
   /** Applies outcomes atomically (each one adds to its arm's global and context statistics). */
   recordOutcomes(name: string, writes: readonly OutcomeWrite[]): Promise<void>;
+  /** Per-arm (and per-context) statistics of one scope. */
   getStats(name: string, scope: string): Promise<ScopeStats>;
   /** Most recent latencies of an arm (bounded), newest first. */
   getLatencies(name: string, scope: string, arm: string): Promise<number[]>;
@@ -75,8 +82,11 @@ export interface PromptStore {
    * (any, when not given), and returns the one in force. Atomic.
    */
   assign(name: string, experimentId: string, subjectId: string, arm: string, activeArms?: readonly string[]): Promise<string>;
+  /** The arm a subject is stuck to in an experiment, if any. */
   getAssignment(name: string, experimentId: string, subjectId: string): Promise<string | undefined>;
+  /** Appends a decision (promotion, retirement, stop) to the template's bounded history. */
   appendHistory(name: string, record: DecisionRecord): Promise<void>;
+  /** The decision history, oldest first. */
   getHistory(name: string): Promise<DecisionRecord[]>;
   /**
    * Labels, current experiment, variations and the experiment's statistics, in as few round trips

@@ -4,13 +4,14 @@ import type { PromptMessage, PromptValues, PromptVariables, PromptVariableSpec, 
 const PLACEHOLDER = /\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}/g;
 const ANY_TAG = /\{\{([\s\S]*?)\}\}/g;
 
-type Part = string | { variable: string };
+/** A compiled piece of a template: literal text or a variable reference. */
+export type TemplatePart = string | { variable: string };
 
 /** A template parsed once: literal text and variable slots, for fast rendering. */
 export interface CompiledTemplate {
   readonly variables: TemplateVersion['variables'];
-  readonly text?: readonly Part[];
-  readonly messages?: readonly { role: PromptMessage['role']; parts: readonly Part[] }[];
+  readonly text?: readonly TemplatePart[];
+  readonly messages?: readonly { role: PromptMessage['role']; parts: readonly TemplatePart[] }[];
 }
 
 /** Normalizes declared variables to full specs; rejects bad names and types. */
@@ -41,7 +42,7 @@ export function placeholdersOf(text: string): string[] {
   return [...seen];
 }
 
-function parse(text: string, variables: TemplateVersion['variables'], template: string | undefined): Part[] {
+function parse(text: string, variables: TemplateVersion['variables'], template: string | undefined): TemplatePart[] {
   for (const match of text.matchAll(ANY_TAG)) {
     if (!/^\s*[A-Za-z_][A-Za-z0-9_]*\s*$/.test(match[1] as string)) {
       throw new PromptTemplateError(
@@ -50,7 +51,7 @@ function parse(text: string, variables: TemplateVersion['variables'], template: 
       );
     }
   }
-  const parts: Part[] = [];
+  const parts: TemplatePart[] = [];
   let last = 0;
   for (const match of text.matchAll(PLACEHOLDER)) {
     const name = match[1] as string;
@@ -97,7 +98,7 @@ export function compileTemplate(
   return { variables, messages };
 }
 
-function fill(parts: readonly Part[], values: Readonly<Record<string, string>>): string {
+function fill(parts: readonly TemplatePart[], values: Readonly<Record<string, string>>): string {
   let out = '';
   for (const part of parts) out += typeof part === 'string' ? part : (values[part.variable] ?? '');
   return out;

@@ -24,6 +24,7 @@ export interface VariationRuleContext {
 export interface VariationRule {
   /** Short kebab-case name, used in the variation id (`rule-<name>`). */
   readonly name: string;
+  /** Returns the rewritten content; placeholders must survive unchanged. */
   apply(content: VariationContent, context: VariationRuleContext): VariationContent;
 }
 

@@ -53,7 +53,9 @@ export interface CompletionResult {
 export interface LlmAdapter {
   /** `anthropic`, `openai`, `gemini`, `local`, … */
   readonly provider: string;
+  /** The model the adapter calls. */
   readonly model: string;
+  /** Sends one completion request; retries transient failures as configured. */
   complete(request: CompletionRequest): Promise<CompletionResult>;
 }
 
