@@ -1,0 +1,225 @@
+/**
+ * Requests/s of a small Express 5 app, side by side in one run:
+ *   bare   - no instrumentation
+ *   ours   - @ux-flow/common/monitoring: PerformanceMonitor middleware, tracing at 10% sampling
+ *            (Zipkin exporter) + Prometheus metrics + system metrics
+ *   otel   - OpenTelemetry NodeSDK + instrumentation-http + instrumentation-express (10% sampling,
+ *            Zipkin exporter) + express-prom-bundle
+ * Each variant runs in its own child process (auto-instrumentation patches modules globally);
+ * this process runs autocannon (loopback, 50 connections) and a span sink both exporters send to.
+ * Rounds interleave the variants and rotate their order, so load from other processes on the
+ * machine hits all of them alike; ratios are computed per round and their median reported.
+ *
+ * Run: npm run bench -- monitoring   (or: npm run build && npx tsx bench/monitoring.bench.ts)
+ */
+import { fork, type ChildProcess } from 'node:child_process';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import autocannon from 'autocannon';
+import type { Express } from 'express';
+import type expressModule from 'express';
+import type promBundleModule from 'express-prom-bundle';
+import type * as monitoringModule from '@ux-flow/common/monitoring';
+
+const ALL_VARIANTS = ['bare', 'ours', 'otel'] as const;
+type Variant = (typeof ALL_VARIANTS)[number];
+const VARIANTS: readonly Variant[] = ALL_VARIANTS;
+const ROUNDS = Number(process.env['BENCH_ROUNDS'] ?? 3);
+const DURATION_S = Number(process.env['BENCH_DURATION_S'] ?? 6);
+const WARMUP_S = 2;
+const CONNECTIONS = 50;
+const PATHS = ['/users/42', '/users/7/orders/1001', '/health-of-nothing/404'];
+
+/**
+ * The built `@ux-flow/common/monitoring`, found through package.json `exports` as Node resolves it
+ * for users (tsx would map the bare specifier to src/ through tsconfig `paths`).
+ */
+async function importBuilt(): Promise<typeof monitoringModule> {
+  const { readFileSync } = await import('node:fs');
+  const root = new URL('../', import.meta.url);
+  const manifest = JSON.parse(readFileSync(new URL('package.json', root), 'utf8')) as {
+    exports: Record<string, { import: { default: string } }>;
+  };
+  const entry = manifest.exports['./monitoring']?.import.default;
+  if (entry === undefined) throw new Error('package.json exports no "./monitoring"');
+  return (await import(new URL(entry, root).href)) as typeof monitoringModule;
+}
+
+// ---------------------------------------------------------------- child: one server variant
+async function serve(variant: Variant, sinkUrl: string): Promise<void> {
+  const { createRequire } = await import('node:module');
+  const require = createRequire(import.meta.url);
+  let prepare: ((app: Express) => void) | undefined;
+  let shutdown: () => Promise<void> = async () => undefined;
+
+  if (variant === 'otel') {
+    // Must start before express and http are loaded, as the OpenTelemetry docs require.
+    const { NodeSDK } = await import('@opentelemetry/sdk-node');
+    const { HttpInstrumentation } = await import('@opentelemetry/instrumentation-http');
+    const { ExpressInstrumentation } = await import('@opentelemetry/instrumentation-express');
+    const { ZipkinExporter } = await import('@opentelemetry/exporter-zipkin');
+    const { ParentBasedSampler, TraceIdRatioBasedSampler } = await import('@opentelemetry/sdk-trace-base');
+    const sdk = new NodeSDK({
+      serviceName: 'bench-otel',
+      traceExporter: new ZipkinExporter({ url: `${sinkUrl}/api/v2/spans` }),
+      sampler: new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(0.1) }),
+      instrumentations: [new HttpInstrumentation(), new ExpressInstrumentation()],
+    });
+    sdk.start();
+    const promBundle = require('express-prom-bundle') as typeof promBundleModule;
+    prepare = (app) => {
+      app.use(promBundle({ includeMethod: true, includePath: true, includeStatusCode: true, normalizePath: [['^/users/\\d+', '/users/#id']] }));
+    };
+    shutdown = () => sdk.shutdown();
+  }
+  const express = require('express') as typeof expressModule;
+  if (variant === 'ours') {
+    const { initializePerformanceMonitor } = await importBuilt();
+    // The same Zipkin exporter as the OTel variant, passed in (the built package loads it lazily
+    // itself once it is an external optional peer).
+    const { ZipkinExporter } = await import('@opentelemetry/exporter-zipkin');
+    const monitor = initializePerformanceMonitor('bench-ours', {
+      enableTracing: true,
+      enableSystemMetrics: true,
+      tracing: { sampleRate: 0.1, exporter: new ZipkinExporter({ url: `${sinkUrl}/api/v2/spans`, serviceName: 'bench-ours' }) },
+    });
+    prepare = (app) => {
+      app.use(monitor.middleware());
+      app.get('/metrics', monitor.metricsHandler());
+    };
+    shutdown = () => monitor.shutdown();
+  }
+
+  const app = express();
+  prepare?.(app);
+  app.get('/users/:id', (req, res) => {
+    res.json({ id: req.params.id, name: 'Ada', roles: ['admin'] });
+  });
+  app.get('/users/:id/orders/:orderId', (req, res) => {
+    res.json({ user: req.params.id, order: req.params.orderId, total: 42.5 });
+  });
+  const server = app.listen(0, '127.0.0.1', () => {
+    process.send?.({ port: (server.address() as AddressInfo).port });
+  });
+  let cpuMark = process.cpuUsage();
+  process.on('message', (message) => {
+    if (message === 'cpu-mark') {
+      cpuMark = process.cpuUsage();
+    } else if (message === 'cpu-read') {
+      const used = process.cpuUsage(cpuMark);
+      process.send?.({ cpuMicros: used.user + used.system });
+    } else if (message === 'stop') {
+      server.closeAllConnections();
+      server.close();
+      void shutdown().finally(() => process.exit(0));
+    }
+  });
+}
+
+// ---------------------------------------------------------------- parent: load and compare
+async function start(variant: Variant, sinkUrl: string): Promise<{ child: ChildProcess; url: string }> {
+  const child = fork(fileURLToPath(import.meta.url), ['--variant', variant, '--sink', sinkUrl], {
+    execArgv: ['--import', 'tsx'],
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  const port = await new Promise<number>((resolve, reject) => {
+    child.once('message', (message: { port: number }) => resolve(message.port));
+    child.once('exit', (code) => reject(new Error(`${variant} server exited with ${code}`)));
+  });
+  return { child, url: `http://127.0.0.1:${port}` };
+}
+
+async function stop(child: ChildProcess): Promise<void> {
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  child.send('stop');
+  await exited;
+}
+
+async function cpuRead(child: ChildProcess): Promise<number> {
+  const reply = new Promise<number>((resolve) => {
+    child.once('message', (message: { cpuMicros: number }) => resolve(message.cpuMicros));
+  });
+  child.send('cpu-read');
+  return reply;
+}
+
+async function load(url: string, seconds: number): Promise<{ rps: number; total: number; p99Ms: number; errors: number }> {
+  const result = await autocannon({
+    url,
+    connections: CONNECTIONS,
+    duration: seconds,
+    requests: PATHS.map((path) => ({ method: 'GET', path })),
+  });
+  return { rps: result.requests.average, total: result.requests.total, p99Ms: result.latency.p99, errors: result.errors + result.timeouts + result.non2xx - result['4xx'] };
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+async function main(): Promise<void> {
+  let exportedBytes = 0;
+  const sink: Server = createServer((req, res) => {
+    req.on('data', (chunk: Buffer) => (exportedBytes += chunk.length));
+    req.on('end', () => {
+      res.statusCode = 202;
+      res.end();
+    });
+  });
+  await new Promise<void>((resolve) => sink.listen(0, '127.0.0.1', resolve));
+  const sinkUrl = `http://127.0.0.1:${(sink.address() as AddressInfo).port}`;
+
+  console.log(`Express 5, autocannon ${CONNECTIONS} connections, ${DURATION_S}s per variant per round (+${WARMUP_S}s warm-up), ${ROUNDS} rounds`);
+  console.log(`paths: ${PATHS.join(', ')} (the last one is a 404)\n`);
+  const rps: Record<Variant, number[]> = { bare: [], ours: [], otel: [] };
+  const cpu: Record<Variant, number[]> = { bare: [], ours: [], otel: [] };
+  const ratios = { oursVsBare: [] as number[], oursVsOtel: [] as number[], otelVsBare: [] as number[] };
+  for (let round = 0; round < ROUNDS; round++) {
+    const order = VARIANTS.map((_, i) => VARIANTS[(i + round) % VARIANTS.length]!);
+    const measured: Partial<Record<Variant, number>> = {};
+    for (const variant of order) {
+      const bytesBefore = exportedBytes;
+      const { child, url } = await start(variant, sinkUrl);
+      await load(url, WARMUP_S);
+      child.send('cpu-mark');
+      const result = await load(url, DURATION_S);
+      const cpuPerRequest = (await cpuRead(child)) / result.total;
+      await stop(child); // flushes the exporters
+      measured[variant] = result.rps;
+      rps[variant].push(result.rps);
+      cpu[variant].push(cpuPerRequest);
+      console.log(
+        `round ${round + 1} ${variant.padEnd(4)} ${result.rps.toFixed(0).padStart(6)} req/s  server CPU ${cpuPerRequest.toFixed(1).padStart(6)} µs/req  p99 ${result.p99Ms} ms  errors ${result.errors}  span bytes exported ${exportedBytes - bytesBefore}`,
+      );
+    }
+    ratios.oursVsBare.push(measured.ours! / measured.bare!);
+    ratios.oursVsOtel.push(measured.ours! / measured.otel!);
+    ratios.otelVsBare.push(measured.otel! / measured.bare!);
+  }
+  sink.close();
+
+  console.log('\nmedian req/s and server CPU time per request:');
+  for (const variant of VARIANTS) console.log(`  ${variant.padEnd(4)} ${median(rps[variant]).toFixed(0).padStart(6)} req/s  ${median(cpu[variant]).toFixed(1).padStart(6)} µs/req`);
+  const oursVsBare = median(ratios.oursVsBare);
+  const oursVsOtel = median(ratios.oursVsOtel);
+  console.log('\nratios (median of per-round ratios):');
+  console.log(`  ours / bare          ${oursVsBare.toFixed(3)}  (target >= 0.93)  rounds: ${ratios.oursVsBare.map((r) => r.toFixed(3)).join(' ')}`);
+  console.log(`  ours / OTel auto     ${oursVsOtel.toFixed(3)}  (target >= 1.5)   rounds: ${ratios.oursVsOtel.map((r) => r.toFixed(3)).join(' ')}`);
+  console.log(`  OTel auto / bare     ${median(ratios.otelVsBare).toFixed(3)}`);
+  // CPU time per request is far less sensitive than req/s to other processes sharing the cores.
+  const cpuBare = median(cpu.bare);
+  console.log('\nserver CPU per request (median), as throughput capacity relative to bare (bare µs / variant µs):');
+  console.log(`  ours                 ${(cpuBare / median(cpu.ours)).toFixed(3)}  (target >= 0.93)`);
+  console.log(`  OTel auto            ${(cpuBare / median(cpu.otel)).toFixed(3)}`);
+  console.log(`  ours vs OTel auto    ${(median(cpu.otel) / median(cpu.ours)).toFixed(3)}  (target >= 1.5)`);
+}
+
+const variantIndex = process.argv.indexOf('--variant');
+if (variantIndex !== -1) {
+  void serve(process.argv[variantIndex + 1] as Variant, process.argv[process.argv.indexOf('--sink') + 1]!);
+} else {
+  await main();
+}
