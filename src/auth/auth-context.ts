@@ -108,7 +108,9 @@ export interface AuthRequest {
 export interface AuthResponse {
   statusCode: number;
   readonly headersSent?: boolean;
+  /** Sets a response header (`WWW-Authenticate`, `Retry-After`, `Content-Type`). */
   setHeader(name: string, value: string): unknown;
+  /** Ends the response with an optional body. */
   end(chunk?: string): unknown;
 }
 

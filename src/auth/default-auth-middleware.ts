@@ -18,7 +18,8 @@ export interface DefaultAuthMiddlewareOptions extends Omit<UnifiedAuthMiddleware
 
 let instance: UnifiedAuthMiddleware | undefined;
 
-type Source = Readonly<Record<string, string | undefined>>;
+/** Where environment variables are read from (default `process.env`). */
+export type AuthEnvSource = Readonly<Record<string, string | undefined>>;
 
 function csv(value: string | undefined): string[] | undefined {
   if (value === undefined) return undefined;
@@ -47,7 +48,7 @@ function pickKeys<T extends object>(explicit: Partial<T>, fromEnv: Partial<T>): 
  * const options = resolveAuthOptions({ userService }, process.env);
  * ```
  */
-export function resolveAuthOptions(options: DefaultAuthMiddlewareOptions = {}, source: Source = options.env ?? process.env): UnifiedAuthMiddlewareOptions {
+export function resolveAuthOptions(options: DefaultAuthMiddlewareOptions = {}, source: AuthEnvSource = options.env ?? process.env): UnifiedAuthMiddlewareOptions {
   const read = <K extends keyof typeof AUTH_ENV>(name: K): ReturnType<(typeof AUTH_ENV)[K]['parse']> | undefined =>
     readEnv(name, AUTH_ENV[name] as { parse(raw: string, name: string): ReturnType<(typeof AUTH_ENV)[K]['parse']>; default: undefined; description: string }, source);
   const userEnv: Partial<UserTokenOptions> = {

@@ -13,8 +13,11 @@ declare module 'fastify' {
 
 /** The part of a Fastify reply the hooks write to (structural: no Fastify types needed). */
 export interface FastifyReplyLike {
+  /** Sets the status code. */
   code(statusCode: number): FastifyReplyLike;
+  /** Sets a response header. */
   header(name: string, value: string): FastifyReplyLike;
+  /** Sends the body and ends the reply. */
   send(payload?: unknown): FastifyReplyLike;
 }
 
@@ -28,14 +31,23 @@ export type FastifyAuthHook = <R extends FastifyReplyLike>(request: AuthRequest,
 export interface FastifyAuth {
   /** Any requirement as a hook. */
   hook(requirement: AuthRequirement): FastifyAuthHook;
+  /** A valid user or service token is required (401 otherwise). */
   requireAuth(): FastifyAuthHook;
+  /** Authenticates when a token is present; anonymous requests pass without `request.auth`. */
   optionalAuth(): FastifyAuthHook;
+  /** The user holds `role` or a role above it in the hierarchy (403 otherwise). */
   requireRole(role: string): FastifyAuthHook;
+  /** The caller holds every listed permission. */
   requirePermission(...permissions: string[]): FastifyAuthHook;
+  /** The caller holds at least one listed permission. */
   requireAnyPermission(...permissions: string[]): FastifyAuthHook;
+  /** The user is a member of the request's workspace (with a workspace role, when given). */
   requireWorkspaceAccess(options?: WorkspaceAccessOptions): FastifyAuthHook;
+  /** The user's email address is verified. */
   requireEmailVerified(): FastifyAuthHook;
+  /** A service token is required, from one of the listed services when any are given. */
   requireServiceToken(...allowedServices: string[]): FastifyAuthHook;
+  /** Either a user token, or a service token from one of the listed services. */
   allowUserOrService(...allowedServices: string[]): FastifyAuthHook;
 }
 

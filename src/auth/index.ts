@@ -29,7 +29,7 @@ export type {
   UserTokenOptions,
 } from './unified-auth-middleware.js';
 export { getDefaultAuthMiddleware, resetDefaultAuthMiddleware, resolveAuthOptions } from './default-auth-middleware.js';
-export type { DefaultAuthMiddlewareOptions } from './default-auth-middleware.js';
+export type { AuthEnvSource, DefaultAuthMiddlewareOptions } from './default-auth-middleware.js';
 export { AUTH_ENV } from './auth-env.js';
 export type { AuthEnvName } from './auth-env.js';
 export { AuthError } from './auth-error.js';
@@ -48,7 +48,7 @@ export type { AuthRequirement, WorkspaceAccessOptions } from './auth-requirement
 export { DEFAULT_ROLES, permissionMatches, RoleHierarchy } from './role-hierarchy.js';
 export type { RoleDefinition, RoleDefinitions } from './role-hierarchy.js';
 export { TokenVerifier } from './token-verifier.js';
-export type { JwksOptions, JwtAlgorithm, TokenKindOptions, VerificationKeyInput } from './token-verifier.js';
+export type { JwksOptions, JwtAlgorithm, TokenKindOptions, TokenVerifierOptions, VerificationKeyInput } from './token-verifier.js';
 export { VerifiedTokenCache } from './verified-token-cache.js';
 export type { VerifiedTokenCacheOptions } from './verified-token-cache.js';
 export { createFastifyAuth } from './fastify-auth.js';
