@@ -34,7 +34,12 @@ export interface RequestEnd {
 /** How {@link createRequestInstrumentation} instruments requests. */
 export interface RequestInstrumentationOptions {
   /** Makes the SERVER span of each request. Default none (no tracing). */
-  tracer?: { startServerSpan(req: IncomingMessage, correlationId?: string): ServerSpan } | undefined;
+  tracer?:
+    | {
+        /** Starts the SERVER span of `req`, continuing any trace context in its headers. */
+        startServerSpan(req: IncomingMessage, correlationId?: string): ServerSpan;
+      }
+    | undefined;
   /** Reads the route template once the response ended. Default {@link expressRouteTemplate}. */
   routeOf?: (req: IncomingMessage, statusCode: number) => string | undefined;
   /** Called when a request starts. */
