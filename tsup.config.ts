@@ -4,6 +4,11 @@ import { defineConfig } from 'tsup';
 export const entries = {
   index: 'src/index.ts',
   'core/index': 'src/core/index.ts',
+  'auth/index': 'src/auth/index.ts',
+  'monitoring/index': 'src/monitoring/index.ts',
+  'queue/index': 'src/queue/index.ts',
+  'communication/index': 'src/communication/index.ts',
+  'ai/index': 'src/ai/index.ts',
   'testing/index': 'src/testing/index.ts',
 } satisfies Record<string, string>;
 

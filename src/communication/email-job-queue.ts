@@ -10,6 +10,7 @@ import type { SendEmailInput } from './types.js';
  * ```
  */
 export interface EmailJobQueue {
+  /** Enqueues a job and returns its id (a duplicate `jobId` returns the existing id). */
   add(type: string, data: unknown, options?: { jobId?: string; delayMs?: number; attempts?: number }): Promise<string>;
 }
 

@@ -184,7 +184,8 @@ interface ValidatedFields {
   attachments: EmailAttachment[];
 }
 
-type Handler = (req: IncomingMessage & { body?: unknown; rawBody?: unknown }, res: ServerResponse, next?: (error?: unknown) => void) => void;
+/** A Node/Express request handler, as the tracking and webhook routes are served. */
+export type EmailRequestHandler = (req: IncomingMessage & { body?: unknown; rawBody?: unknown }, res: ServerResponse, next?: (error?: unknown) => void) => void;
 
 const TAG = /^[A-Za-z0-9_.-]{1,64}$/;
 const DEFAULT_SENDER_RULES: readonly RateLimitRule[] = [{ limit: 1000, windowMs: 3_600_000 }, { limit: 10_000, windowMs: 86_400_000 }];
@@ -486,7 +487,7 @@ export class EnhancedEmailService extends EventEmitter<EnhancedEmailServiceEvent
    * `POST /webhooks/sendgrid|mailgun|ses` (verified against the raw body). Other paths go to `next`.
    * Mount it before any body parser, or use `express.raw()` for the webhook paths.
    */
-  router(): Handler {
+  router(): EmailRequestHandler {
     return (req, res, next) => {
       this.handle(req, res).then(
         (handled) => {

@@ -14,6 +14,7 @@
  */
 export { EnhancedEmailService } from './enhanced-email-service.js';
 export type {
+  EmailRequestHandler,
   BulkProgress,
   BulkRecipient,
   BulkSendResult,

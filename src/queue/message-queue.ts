@@ -25,7 +25,9 @@ import { UnrecoverableError } from './unrecoverable-error.js';
  * stored with the job; `consume` runs around each attempt and continues that trace.
  */
 export interface MessagingTelemetry {
+  /** Runs `fn` (the enqueue) in a PRODUCER span and writes the trace context into `carrier`. */
   produce<T>(queue: string, carrier: Record<string, string>, fn: () => Promise<T>): Promise<T>;
+  /** Runs `fn` (the processor) in a CONSUMER span that continues the context in `carrier`. */
   consume<T>(queue: string, carrier: Record<string, string>, attributes: Record<string, string | number | boolean>, fn: () => Promise<T>): Promise<T>;
 }
 
@@ -43,6 +45,7 @@ export interface JobFinishedInfo {
 
 /** A metrics hook the performance monitor implements (no prom-client import here). */
 export interface QueueMetrics {
+  /** Called once per processing attempt, with its outcome and timings. */
   onJobFinished(info: JobFinishedInfo): void;
 }
 
@@ -77,7 +80,7 @@ export interface MessageQueueOptions {
   prefix?: string;
   /** An ioredis client (kept open at close), a URL or connection options. Default `REDIS_URL`. */
   redis?: RedisConnectionInput;
-  /** Another storage driver, e.g. {@link MemoryQueueBackend}. Wins over `redis`. */
+  /** Another storage driver, e.g. the in-memory `MemoryQueueBackend`. Wins over `redis`. */
   backend?: QueueBackend;
   /** Default silent. */
   logger?: Logger;

@@ -166,11 +166,17 @@ export interface QueueBackend {
   waitForJobs(types: readonly string[], timeoutMs: number): Promise<void>;
   /** Ends a pending {@link QueueBackend.waitForJobs} early (at close). */
   interruptWait(): void;
+  /** The stored job, or `undefined` when it does not exist (or was removed). */
   getJob(id: string): Promise<StoredJob | undefined>;
+  /** The job's log lines, oldest first. */
   getLogs(id: string): Promise<string[]>;
+  /** Appends a log line, keeping at most `maxLines`. */
   addLog(id: string, line: string, maxLines: number): Promise<void>;
+  /** Stores progress (JSON) if `token` still holds the job's lock; false otherwise. */
   updateProgress(id: string, token: string, progress: string): Promise<boolean>;
+  /** Counts per state and per type, for `getStats()`. */
   stats(): Promise<RawStats>;
+  /** Pauses or resumes fetching for every worker of the queue. */
   setPaused(paused: boolean): Promise<void>;
   /** Failed jobs, newest first. */
   listFailed(start: number, end: number): Promise<StoredJob[]>;
