@@ -15,6 +15,7 @@ import { Worker } from 'node:worker_threads';
 import { Redis } from 'ioredis';
 import { createTransport } from 'nodemailer';
 import { EnhancedEmailService, SmtpProvider, TemplateRegistry } from '@ux-flow/common/communication';
+import { deleteKeysByPrefix } from './redis-keys.js';
 
 const N = Number(process.env['BENCH_N'] ?? 1000);
 const IN_FLIGHT = 50;
@@ -117,12 +118,7 @@ async function main(): Promise<void> {
 
   raw.close();
   await ours.close();
-  let cursor = '0';
-  do {
-    const [nextCursor, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
-    cursor = nextCursor;
-    if (keys.length > 0) await redis.unlink(...keys);
-  } while (cursor !== '0');
+  await deleteKeysByPrefix(redis, prefix);
   await redis.quit();
   server.postMessage('stop');
 }

@@ -14,6 +14,7 @@
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { createSeededRandom, MemoryPromptStore, PromptOptimizer, type PromptStore, RedisPromptStore } from '@ux-flow/common/ai';
+import { deleteKeysByPrefix } from './redis-keys.js';
 
 const ARMS = 10;
 const TRIALS = 10_000;
@@ -166,15 +167,6 @@ async function runContexts(seed: number, perContext: boolean): Promise<number> {
   return regret;
 }
 
-async function deleteKeys(redis: Redis, prefix: string): Promise<void> {
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
-    cursor = next;
-    if (keys.length > 0) await redis.unlink(...keys);
-  } while (cursor !== '0');
-}
-
 function percentile(sorted: readonly number[], q: number): number {
   return sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)] ?? 0;
 }
@@ -215,7 +207,7 @@ async function main(): Promise<void> {
       }
       return out;
     });
-    await deleteKeys(redis, `${PREFIX}:sim`);
+    await deleteKeysByPrefix(redis, `${PREFIX}:sim`);
   } catch (error) {
     console.log(`  Redis variant skipped: ${error instanceof Error ? error.message : String(error)}`);
   }
@@ -288,7 +280,7 @@ async function main(): Promise<void> {
     );
     await optimizer.close();
   } finally {
-    await deleteKeys(redis, PREFIX);
+    await deleteKeysByPrefix(redis, PREFIX);
     await redis.quit();
   }
 }

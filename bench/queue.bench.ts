@@ -14,6 +14,7 @@ import BeeQueue from 'bee-queue';
 import { Queue as BullQueue, Worker as BullWorker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { MessageQueue } from '@ux-flow/common/queue';
+import { deleteKeysByPrefix } from './redis-keys.js';
 
 const JOBS = Number(process.env['BENCH_JOBS'] ?? 20_000);
 const REDIS_URL = process.env['BENCH_REDIS'] ?? 'redis://127.0.0.1:6379';
@@ -266,12 +267,7 @@ async function main(): Promise<void> {
     console.log(`| ${label} | ${fmt(us[label]!)} | ${fmt(bull[label]!)} | ${fmt(bee[label]!)} | ${ratio(us[label]!, bull[label]!)} | ${ratio(us[label]!, bee[label]!)} |`);
   }
   const cleanup = new Redis(REDIS_URL);
-  let cursor = '0';
-  do {
-    const [next, keys] = await cleanup.scan(cursor, 'MATCH', `${PREFIX}*`, 'COUNT', 1000);
-    cursor = next;
-    if (keys.length > 0) await cleanup.del(...keys);
-  } while (cursor !== '0');
+  await deleteKeysByPrefix(cleanup, PREFIX);
   await cleanup.quit();
   process.exit(0);
 }

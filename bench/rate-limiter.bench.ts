@@ -10,6 +10,7 @@
 import { Redis } from 'ioredis';
 import { RateLimiterMemory, RateLimiterRedis } from 'rate-limiter-flexible';
 import { MemoryRateLimiter, RedisRateLimiter } from '@ux-flow/common/core';
+import { deleteKeysByPrefix } from './redis-keys.js';
 
 const N = Number(process.env['BENCH_N'] ?? 20_000);
 const IN_FLIGHT = 100;
@@ -37,15 +38,6 @@ async function compare(cases: [string, (key: string) => Promise<unknown>][]): Pr
     for (const [index, [, consume]] of cases.entries()) best[index] = Math.max(best[index] ?? 0, await measure(consume));
   }
   return best;
-}
-
-async function deleteBenchKeys(redis: Redis): Promise<void> {
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
-    cursor = next;
-    if (keys.length > 0) await redis.unlink(...keys);
-  } while (cursor !== '0');
 }
 
 async function main(): Promise<void> {
@@ -89,7 +81,7 @@ async function main(): Promise<void> {
     ]);
     rows.push(['in-memory, 1 rule', a3 ?? 0, b3 ?? 0]);
   } finally {
-    await deleteBenchKeys(redis);
+    await deleteKeysByPrefix(redis, prefix);
     await redis.quit();
   }
 

@@ -98,9 +98,14 @@ abstract class BaseRateLimiter implements RateLimiter {
     this.tightest = Math.min(...this.rules.map((rule) => rule.limit));
   }
 
-  async consume(key: string, cost = 1): Promise<RateLimitResult> {
-    checkKey(key);
-    checkCost(cost, this.tightest);
+  consume(key: string, cost = 1): Promise<RateLimitResult> {
+    // Not `async`: the hot path hands back evaluate()'s promise without extra microtask hops.
+    try {
+      checkKey(key);
+      checkCost(cost, this.tightest);
+    } catch (error) {
+      return Promise.reject(error instanceof Error ? error : new Error(String(error)));
+    }
     return this.evaluate(key, cost);
   }
 
@@ -110,8 +115,12 @@ abstract class BaseRateLimiter implements RateLimiter {
     return result;
   }
 
-  async peek(key: string): Promise<RateLimitResult> {
-    checkKey(key);
+  peek(key: string): Promise<RateLimitResult> {
+    try {
+      checkKey(key);
+    } catch (error) {
+      return Promise.reject(error instanceof Error ? error : new Error(String(error)));
+    }
     return this.evaluate(key, 0);
   }
 

@@ -5,25 +5,17 @@ import { PromptOptimizer } from '../../../src/ai/prompt-optimizer.js';
 import { createSeededRandom } from '../../../src/ai/random.js';
 import { RedisPromptStore } from '../../../src/ai/redis-prompt-store.js';
 import { describePromptStoreConformance } from '../../helpers/ai-store-conformance.js';
+import { deleteKeys } from '../../helpers/redis.js';
 
 const PREFIX = `test:ai:redis-prompt-store:${randomBytes(4).toString('hex')}`;
 let redis: Redis;
-
-async function deleteOwnKeys(prefix: string): Promise<void> {
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 500);
-    cursor = next;
-    if (keys.length > 0) await redis.del(...keys);
-  } while (cursor !== '0');
-}
 
 beforeAll(() => {
   redis = new Redis('redis://127.0.0.1:6379', { maxRetriesPerRequest: 3 });
 });
 
 afterAll(async () => {
-  await deleteOwnKeys(PREFIX);
+  await deleteKeys(redis, PREFIX);
   await redis.quit();
 });
 
@@ -35,7 +27,7 @@ describePromptStoreConformance('redis', async () => {
     store,
     cleanup: async () => {
       await store.close();
-      await deleteOwnKeys(prefix);
+      await deleteKeys(redis, prefix);
     },
   };
 });

@@ -4,6 +4,7 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MessageQueue } from '../../../src/queue/index.js';
 import { events, nextEvent } from '../../helpers/queue-conformance.js';
+import { deleteKeys } from '../../helpers/redis.js';
 
 const prefix = `test:queue:fault:${randomUUID().slice(0, 8)}`;
 let admin: Redis;
@@ -13,12 +14,7 @@ beforeAll(() => {
 });
 
 afterAll(async () => {
-  let cursor = '0';
-  do {
-    const [next, keys] = await admin.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
-    cursor = next;
-    if (keys.length > 0) await admin.del(...keys);
-  } while (cursor !== '0');
+  await deleteKeys(admin, prefix);
   await admin.quit();
 });
 

@@ -4,6 +4,7 @@ import { afterAll, beforeAll } from 'vitest';
 import { Keyspace } from '../../../src/core/keyspace.js';
 import { MessageQueue, RedisQueueBackend } from '../../../src/queue/index.js';
 import { describeQueueConformance } from '../../helpers/queue-conformance.js';
+import { deleteKeys } from '../../helpers/redis.js';
 
 const prefix = `test:queue:conformance:${randomUUID().slice(0, 8)}`;
 let redis: Redis;
@@ -13,12 +14,7 @@ beforeAll(() => {
 });
 
 afterAll(async () => {
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
-    cursor = next;
-    if (keys.length > 0) await redis.del(...keys);
-  } while (cursor !== '0');
+  await deleteKeys(redis, prefix);
   await redis.quit();
 });
 
