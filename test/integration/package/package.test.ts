@@ -30,7 +30,8 @@ beforeAll(() => {
   tarball = join(scratch, (packed[0] as { filename: string }).filename);
   writeFileSync(join(scratch, 'package.json'), JSON.stringify({ name: 'scratch', private: true }));
   // Required dependencies and non-optional peers only: npm installs those, never optional peers.
-  execFileSync('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', '--no-package-lock', tarball], {
+  // TypeScript and Node's types come along for the type check below; no framework types do.
+  execFileSync('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', '--no-package-lock', tarball, 'typescript@5.9', '@types/node@20'], {
     cwd: scratch,
     stdio: 'ignore',
   });
@@ -85,6 +86,20 @@ describe('the packed tarball', () => {
       "import { createRequire } from 'node:module'; const require = createRequire(process.cwd() + '/x.js'); const esm = await import('@ux-flow/common/core'); const cjs = require('@ux-flow/common/core'); const e = new cjs.ValidationError('f', 'bad'); console.log(e instanceof esm.ValidationError, esm.ValidationError.isInstance(e));",
     ]);
     expect(out.trim()).toBe('false true');
+  });
+
+  it('the published types compile with skipLibCheck off and no Express or Fastify types installed', () => {
+    writeFileSync(
+      join(scratch, 'tsconfig.json'),
+      JSON.stringify({
+        compilerOptions: { module: 'NodeNext', moduleResolution: 'NodeNext', target: 'ES2022', strict: true, noEmit: true, skipLibCheck: false, types: ['node'] },
+        include: ['check.ts'],
+      }),
+    );
+    const imports = subpaths.map((subpath, i) => `import * as m${i} from ${JSON.stringify(subpath)};\nvoid m${i};`).join('\n');
+    writeFileSync(join(scratch, 'check.ts'), `${imports}\n`);
+    expect(() => node([join(scratch, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', scratch])).not.toThrow();
+    expect(() => node(['-e', "require.resolve('@types/express/package.json')"])).toThrow();
   });
 
   it('the built rate limiter runs its bundled Lua against the real Redis', () => {
