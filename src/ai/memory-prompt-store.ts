@@ -112,9 +112,11 @@ export class MemoryPromptStore implements PromptStore {
     return Promise.resolve(experiment === undefined ? undefined : clone(experiment));
   }
 
-  putExperiment(name: string, experiment: PromptExperiment): Promise<void> {
-    this.state(name).experiment = clone(experiment);
-    return Promise.resolve();
+  putExperiment(name: string, experiment: PromptExperiment): Promise<boolean> {
+    const state = this.state(name);
+    if (state.experiment?.status === 'running') return Promise.resolve(false);
+    state.experiment = clone(experiment);
+    return Promise.resolve(true);
   }
 
   updateRunningExperiment(name: string, expectedId: string, next: PromptExperiment): Promise<boolean> {

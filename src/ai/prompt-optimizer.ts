@@ -729,7 +729,10 @@ export class PromptOptimizer extends EventEmitter<PromptOptimizerEvents> {
       status: 'running',
       startedAt: this.clock.now(),
     };
-    await this.store.putExperiment(name, experiment);
+    // The check above is a fast path; this one is atomic, for instances starting at the same time.
+    if (!(await this.store.putExperiment(name, experiment))) {
+      throw new PromptOptimizerError(`Template "${name}" already runs an experiment; stop it first`);
+    }
     await this.store.appendHistory(name, {
       at: experiment.startedAt,
       experimentId: experiment.id,

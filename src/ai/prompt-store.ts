@@ -62,8 +62,11 @@ export interface PromptStore {
   getVariations(name: string): Promise<Record<string, PromptVariation>>;
   /** The current (latest started) experiment of a template. */
   getExperiment(name: string): Promise<PromptExperiment | undefined>;
-  /** Stores `experiment` as the template's current experiment, replacing any previous one. */
-  putExperiment(name: string, experiment: PromptExperiment): Promise<void>;
+  /**
+   * Stores `experiment` as the template's current experiment, replacing a finished one. Atomic:
+   * returns false, storing nothing, while another experiment is still running.
+   */
+  putExperiment(name: string, experiment: PromptExperiment): Promise<boolean>;
   /**
    * Replaces the running experiment `expectedId` with `next`, atomically; false when it was
    * replaced or ended meanwhile (another instance got there first).

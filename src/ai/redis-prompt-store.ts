@@ -13,6 +13,7 @@ import createVersionSource from './lua/create-version.lua';
 import recordOutcomeSource from './lua/record-outcome.lua';
 import setLabelSource from './lua/set-label.lua';
 import updateExperimentSource from './lua/update-experiment.lua';
+import startExperimentSource from './lua/start-experiment.lua';
 import type { OutcomeWrite, PromptState, PromptStore, ScopeStats } from './prompt-store.js';
 import { decodeStats } from './stats-codec.js';
 import type { DecisionRecord, PromptExample, PromptExperiment, PromptVariation, TemplateVersion } from './types.js';
@@ -21,6 +22,7 @@ const createVersionScript = defineScript('prompt-create-version', createVersionS
 const setLabelScript = defineScript('prompt-set-label', setLabelSource, { numberOfKeys: 2 });
 const recordOutcomeScript = defineScript('prompt-record-outcome', recordOutcomeSource, { numberOfKeys: 3 });
 const updateExperimentScript = defineScript('prompt-update-experiment', updateExperimentSource, { numberOfKeys: 1 });
+const startExperimentScript = defineScript('prompt-start-experiment', startExperimentSource, { numberOfKeys: 1 });
 const assignSubjectScript = defineScript('prompt-assign-subject', assignSubjectSource, { numberOfKeys: 1 });
 
 /** Options of {@link RedisPromptStore}. */
@@ -130,8 +132,9 @@ export class RedisPromptStore implements PromptStore {
     return raw === null ? undefined : (JSON.parse(raw) as PromptExperiment);
   }
 
-  async putExperiment(name: string, experiment: PromptExperiment): Promise<void> {
-    await this.client.set(this.keys(name).key('experiment'), JSON.stringify(experiment));
+  async putExperiment(name: string, experiment: PromptExperiment): Promise<boolean> {
+    const stored = await startExperimentScript.run<number>(this.client, [this.keys(name).key('experiment')], [JSON.stringify(experiment)]);
+    return stored === 1;
   }
 
   async updateRunningExperiment(name: string, expectedId: string, next: PromptExperiment): Promise<boolean> {

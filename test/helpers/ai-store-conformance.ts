@@ -127,11 +127,32 @@ export function describePromptStoreConformance(
         startedAt: 1,
       };
       expect(await store.updateRunningExperiment('t', 'e1', { ...running, retired: ['a'] })).toBe(false);
-      await store.putExperiment('t', running);
+      expect(await store.putExperiment('t', running)).toBe(true);
       expect(await store.updateRunningExperiment('t', 'e0', { ...running, status: 'stopped' })).toBe(false);
       expect(await store.updateRunningExperiment('t', 'e1', { ...running, status: 'completed', winner: 'a' })).toBe(true);
       expect(await store.updateRunningExperiment('t', 'e1', { ...running, status: 'stopped' })).toBe(false);
       expect(await store.getExperiment('t')).toMatchObject({ status: 'completed', winner: 'a' });
+    });
+
+    it('starts an experiment only while none is running, so concurrent starts have one winner', async () => {
+      const base: PromptExperiment = {
+        id: 'x',
+        arms: ['control', 'a'],
+        retired: [],
+        strategy: 'thompson',
+        metric: 'quality',
+        label: 'production',
+        controlVersion: 1,
+        status: 'running',
+        startedAt: 1,
+      };
+      const results = await Promise.all(['s1', 's2', 's3'].map((id) => store.putExperiment('t', { ...base, id })));
+      expect(results.filter(Boolean)).toHaveLength(1);
+      const winner = await store.getExperiment('t');
+      expect(['s1', 's2', 's3'][results.indexOf(true)]).toBe(winner?.id);
+      expect(await store.updateRunningExperiment('t', winner?.id ?? '', { ...base, id: winner?.id ?? '', status: 'stopped' })).toBe(true);
+      expect(await store.putExperiment('t', { ...base, id: 's4' })).toBe(true);
+      expect((await store.getExperiment('t'))?.id).toBe('s4');
     });
 
     it('returns copies: mutating a result does not change the store', async () => {
