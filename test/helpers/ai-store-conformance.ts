@@ -18,6 +18,17 @@ export function describePromptStoreConformance(
       await cleanup();
     });
 
+    const runningExperiment = (overrides: Partial<PromptExperiment> & { id: string }): PromptExperiment => ({
+      arms: ['control', 'a'],
+      retired: [],
+      strategy: 'thompson',
+      metric: 'quality',
+      label: 'production',
+      controlVersion: 1,
+      status: 'running',
+      startedAt: 1,
+      ...overrides,
+    });
     const version = (text: string): Omit<TemplateVersion, 'version'> => ({
       name: 't',
       template: text,
@@ -92,17 +103,7 @@ export function describePromptStoreConformance(
     });
 
     it('stores the experiment and the decision history in order', async () => {
-      const experiment: PromptExperiment = {
-        id: 'e1',
-        arms: ['control', 'a'],
-        retired: [],
-        strategy: 'thompson',
-        metric: 'success',
-        label: 'production',
-        controlVersion: 1,
-        status: 'running',
-        startedAt: 5,
-      };
+      const experiment = runningExperiment({ id: 'e1', metric: 'success', startedAt: 5 });
       await store.putExperiment('t', experiment);
       expect(await store.getExperiment('t')).toEqual(experiment);
       await store.appendHistory('t', { at: 1, experimentId: 'e1', type: 'started', reason: 'a' });
@@ -115,17 +116,7 @@ export function describePromptStoreConformance(
     });
 
     it('replaces a running experiment only when it is still the one read', async () => {
-      const running: PromptExperiment = {
-        id: 'e1',
-        arms: ['control', 'a'],
-        retired: [],
-        strategy: 'thompson',
-        metric: 'quality',
-        label: 'production',
-        controlVersion: 1,
-        status: 'running',
-        startedAt: 1,
-      };
+      const running = runningExperiment({ id: 'e1' });
       expect(await store.updateRunningExperiment('t', 'e1', { ...running, retired: ['a'] })).toBe(false);
       expect(await store.putExperiment('t', running)).toBe(true);
       expect(await store.updateRunningExperiment('t', 'e0', { ...running, status: 'stopped' })).toBe(false);
@@ -135,17 +126,7 @@ export function describePromptStoreConformance(
     });
 
     it('starts an experiment only while none is running, so concurrent starts have one winner', async () => {
-      const base: PromptExperiment = {
-        id: 'x',
-        arms: ['control', 'a'],
-        retired: [],
-        strategy: 'thompson',
-        metric: 'quality',
-        label: 'production',
-        controlVersion: 1,
-        status: 'running',
-        startedAt: 1,
-      };
+      const base = runningExperiment({ id: 'x' });
       const results = await Promise.all(['s1', 's2', 's3'].map((id) => store.putExperiment('t', { ...base, id })));
       expect(results.filter(Boolean)).toHaveLength(1);
       const winner = await store.getExperiment('t');
