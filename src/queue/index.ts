@@ -26,6 +26,9 @@ export type {
   ThroughputWindow,
 } from './message-queue.js';
 export { initializeMessageQueue } from './initialize-message-queue.js';
+export { GlobalQueueEvents } from './global-queue-events.js';
+export type { GlobalJobEvent, GlobalQueueEventMap, GlobalQueueEventsOptions, GlobalQueueListener } from './global-queue-events.js';
+export type { RepeatOptions, RepeatSpec, ScheduleInfo, ScheduleTemplate } from './repeat-options.js';
 export { createInMemoryMessageQueue } from './create-in-memory-message-queue.js';
 export { MemoryQueueBackend } from './memory-queue-backend.js';
 export { RedisQueueBackend } from './redis-queue-backend.js';
@@ -36,13 +39,16 @@ export type {
   FetchResult,
   JobState,
   NewJob,
+  NewSchedule,
   QueueBackend,
   RateLimit,
   RawStats,
   StalledResult,
   StoredJob,
   StoredJobOptions,
+  StoredSchedule,
 } from './queue-backend.js';
+export { scheduledJobId } from './queue-backend.js';
 export type { Job, JobErrorInfo, JobInfo } from './job.js';
 export { MAX_PRIORITY, PRIORITIES } from './job-options.js';
 export type { JobOptions, KeepJobs } from './job-options.js';

@@ -5,14 +5,18 @@ import type {
   FetchResult,
   JobState,
   NewJob,
+  NewSchedule,
   QueueBackend,
   RawStats,
   StalledResult,
   StoredJob,
+  StoredSchedule,
 } from './queue-backend.js';
+import { scheduledJobId } from './queue-backend.js';
 
 interface MemoryJob extends StoredJob {
   group: string;
+  scheduleId: string;
   seq: number;
   token: string;
   logs: string[];
@@ -44,6 +48,7 @@ export class MemoryQueueBackend implements QueueBackend {
   private readonly markers = new Set<string>();
   /** Fixed-window start counters: key → count (keys carry their window index). */
   private readonly windows = new Map<string, number>();
+  private readonly schedules = new Map<string, Omit<StoredSchedule, 'nextJobState'> & { limit: number }>();
   private readonly waiters = new Set<{ types: readonly string[]; wake: () => void }>();
   private paused = false;
   private sequence = 0;
@@ -56,46 +61,48 @@ export class MemoryQueueBackend implements QueueBackend {
   }
 
   addJobs(jobs: readonly NewJob[], now: number): Promise<{ id: string; existed: boolean }[]> {
-    const out = jobs.map((input) => {
-      if (input.jobId !== '' && this.jobs.has(input.jobId)) return { id: input.jobId, existed: true };
-      const seq = ++this.sequence;
-      const id = input.jobId === '' ? String(seq) : input.jobId;
-      const delayed = input.runAt > now;
-      const job: MemoryJob = {
-        id,
-        type: input.type,
-        data: input.data,
-        opts: input.opts,
-        state: delayed ? 'delayed' : 'waiting',
-        createdAt: now,
-        priority: input.priority,
-        runAt: input.runAt,
-        starts: 0,
-        attemptsMade: 0,
-        stalledCount: 0,
-        processedAt: undefined,
-        finishedAt: undefined,
-        result: undefined,
-        error: undefined,
-        progress: undefined,
-        traceCarrier: input.traceCarrier,
-        group: input.group,
-        seq,
-        token: '',
-        logs: [],
-      };
-      this.jobs.set(id, job);
-      this.types.add(job.type);
-      if (delayed) {
-        this.delayed.set(id, input.runAt);
-        this.bump(`d:${job.type}`, 1);
-      } else {
-        this.enqueue(job);
-      }
-      this.mark(job.type);
-      return { id, existed: false };
-    });
-    return Promise.resolve(out);
+    return Promise.resolve(jobs.map((input) => this.addOne(input, now, '')));
+  }
+
+  private addOne(input: NewJob, now: number, scheduleId: string): { id: string; existed: boolean } {
+    if (input.jobId !== '' && this.jobs.has(input.jobId)) return { id: input.jobId, existed: true };
+    const seq = ++this.sequence;
+    const id = input.jobId === '' ? String(seq) : input.jobId;
+    const delayed = input.runAt > now;
+    const job: MemoryJob = {
+      id,
+      type: input.type,
+      data: input.data,
+      opts: input.opts,
+      state: delayed ? 'delayed' : 'waiting',
+      createdAt: now,
+      priority: input.priority,
+      runAt: input.runAt,
+      starts: 0,
+      attemptsMade: 0,
+      stalledCount: 0,
+      processedAt: undefined,
+      finishedAt: undefined,
+      result: undefined,
+      error: undefined,
+      progress: undefined,
+      traceCarrier: input.traceCarrier,
+      group: input.group,
+      scheduleId,
+      seq,
+      token: '',
+      logs: [],
+    };
+    this.jobs.set(id, job);
+    this.types.add(job.type);
+    if (delayed) {
+      this.delayed.set(id, input.runAt);
+      this.bump(`d:${job.type}`, 1);
+    } else {
+      this.enqueue(job);
+    }
+    this.mark(job.type);
+    return { id, existed: false };
   }
 
   fetch(request: FetchRequest): Promise<FetchResult> {
@@ -159,6 +166,7 @@ export class MemoryQueueBackend implements QueueBackend {
           runAt: job.runAt,
           priority: job.priority,
           token: job.token,
+          scheduleId: job.scheduleId,
         });
       }
       if (list.length > 0) this.mark(type);
@@ -390,7 +398,90 @@ export class MemoryQueueBackend implements QueueBackend {
     return Promise.resolve(ids);
   }
 
+  upsertSchedule(schedule: NewSchedule, now: number): Promise<{ next: number | undefined; count: number }> {
+    const old = this.schedules.get(schedule.id);
+    const { template } = schedule;
+    const record = {
+      id: schedule.id,
+      repeat: schedule.repeat,
+      type: template.type,
+      data: template.data,
+      opts: template.opts,
+      priority: template.priority,
+      group: template.group,
+      next: old?.next,
+      count: old?.count ?? 0,
+      createdAt: old?.createdAt ?? now,
+      limit: schedule.limit,
+    };
+    this.schedules.set(schedule.id, record);
+    if (old?.repeat === schedule.repeat && old.next !== undefined) return Promise.resolve({ next: record.next, count: record.count });
+    if (record.next !== undefined && this.dropPending(scheduledJobId(schedule.id, record.next))) record.count -= 1;
+    record.next = undefined;
+    if (schedule.firstTick !== undefined && (record.limit === 0 || record.count < record.limit)) {
+      record.next = schedule.firstTick;
+      record.count += this.produce(record, schedule.firstTick, now);
+    }
+    return Promise.resolve({ next: record.next, count: record.count });
+  }
+
+  advanceSchedule(id: string, tick: number, following: number | undefined, now: number): Promise<boolean> {
+    const record = this.schedules.get(id);
+    if (record?.next !== tick) return Promise.resolve(false);
+    record.next = undefined;
+    if (following !== undefined && (record.limit === 0 || record.count < record.limit)) {
+      record.next = following;
+      record.count += this.produce(record, following, now);
+    }
+    return Promise.resolve(true);
+  }
+
+  listSchedules(id?: string): Promise<StoredSchedule[]> {
+    const records = id === undefined ? [...this.schedules.values()] : [this.schedules.get(id)].filter((record) => record !== undefined);
+    return Promise.resolve(
+      records
+        .map((record) => ({
+          id: record.id,
+          repeat: record.repeat,
+          type: record.type,
+          data: record.data,
+          opts: record.opts,
+          priority: record.priority,
+          group: record.group,
+          next: record.next,
+          count: record.count,
+          createdAt: record.createdAt,
+          nextJobState: record.next === undefined ? undefined : this.jobs.get(scheduledJobId(record.id, record.next))?.state,
+        }))
+        .sort((a, b) => a.createdAt - b.createdAt || (a.id < b.id ? -1 : 1)),
+    );
+  }
+
+  removeSchedule(id: string): Promise<boolean> {
+    const record = this.schedules.get(id);
+    if (record === undefined) return Promise.resolve(false);
+    if (record.next !== undefined) this.dropPending(scheduledJobId(id, record.next));
+    this.schedules.delete(id);
+    return Promise.resolve(true);
+  }
+
+  /** Adds the job of one tick (a no-op when it exists); 1 when added. */
+  private produce(record: { id: string; type: string; data: string; opts: string; priority: number; group: string }, tick: number, now: number): number {
+    const job: NewJob = { jobId: scheduledJobId(record.id, tick), type: record.type, data: record.data, opts: record.opts, priority: record.priority, runAt: tick, traceCarrier: '', group: record.group };
+    return this.addOne(job, now, record.id).existed ? 0 : 1;
+  }
+
+  /** Deletes a job that has not started (waiting or delayed); true when it did. */
+  private dropPending(id: string): boolean {
+    const job = this.jobs.get(id);
+    if (job === undefined || (job.state !== 'waiting' && job.state !== 'delayed')) return false;
+    this.detach(job);
+    this.jobs.delete(id);
+    return true;
+  }
+
   obliterate(): Promise<void> {
+    this.schedules.clear();
     for (const map of [this.jobs, this.waiting, this.delayed, this.active, this.completed, this.failed, this.counts, this.metrics]) map.clear();
     this.types.clear();
     this.markers.clear();

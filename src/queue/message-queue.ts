@@ -13,10 +13,22 @@ import { UxFlowError } from '../core/uxflow-error.js';
 import { ValidationError } from '../core/validation-error.js';
 import type { Job, JobErrorInfo, JobInfo } from './job.js';
 import { type JobOptions, type PreparedOptions, prepareOptions, serializeData } from './job-options.js';
-import type { Ack, FetchedJob, FetchRequest, FetchResult, NewJob, QueueBackend, RateLimit, StoredJob, StoredJobOptions } from './queue-backend.js';
+import {
+  type Ack,
+  type FetchedJob,
+  type FetchRequest,
+  type FetchResult,
+  type NewJob,
+  type QueueBackend,
+  type RateLimit,
+  type StoredJob,
+  type StoredJobOptions,
+  type StoredSchedule,
+} from './queue-backend.js';
 import { QueueError } from './queue-error.js';
 import { QueueEvents, type QueueEventMap, type QueueListener } from './queue-events.js';
 import { RedisQueueBackend } from './redis-queue-backend.js';
+import { nextTick, prepareRepeat, type RepeatOptions, type RepeatSpec, type ScheduleInfo, type ScheduleTemplate } from './repeat-options.js';
 import { UnrecoverableError } from './unrecoverable-error.js';
 
 /**
@@ -114,6 +126,13 @@ export interface MessageQueueOptions {
   telemetry?: MessagingTelemetry;
   /** Metrics hook. Default none. */
   metrics?: QueueMetrics;
+  /**
+   * Global events across processes (Redis driver): every transition also appends an event to a
+   * bounded stream (`XADD MAXLEN ~ maxLen`) that `GlobalQueueEvents` (from `@ux-flow/common/queue`) reads. Costs one
+   * stream write per event, so it is off by default. `true` keeps about `10_000` events.
+   * Default `false`.
+   */
+  globalEvents?: boolean | { maxLen?: number };
 }
 
 /** Counts of jobs per state. */
@@ -284,7 +303,7 @@ export class MessageQueue {
       this.backend = options.backend;
     } else {
       this.connection = createRedisConnection(options.redis);
-      this.backend = new RedisQueueBackend(this.connection.client, keys);
+      this.backend = new RedisQueueBackend(this.connection.client, keys, { eventsMaxLen: eventsMaxLen(options.globalEvents) });
     }
   }
 
@@ -544,6 +563,7 @@ export class MessageQueue {
 
   private dispatch(jobs: readonly FetchedJob[]): void {
     for (const fetched of jobs) {
+      if (fetched.scheduleId !== '') void this.advanceSchedule(fetched.scheduleId, Number(fetched.id.slice(fetched.id.lastIndexOf(':') + 1)));
       const entry = this.processors.get(fetched.type);
       if (entry === undefined || this.stopping) {
         this.pushAck({ id: fetched.id, token: fetched.token, kind: 'h', value: '', runAt: 0, keep: '' }, () => undefined);
@@ -846,6 +866,7 @@ export class MessageQueue {
   async checkStalled(): Promise<{ recovered: string[]; failed: string[] }> {
     try {
       const result = await this.backend.moveStalled(this.clock.now(), this.stalledIntervalMs, this.maxStalledCount);
+      if (result.ran) await this.repairSchedules();
       if (result.recovered.length > 0 || result.failed.length > 0) {
         this.logger.warn({ queue: this.name, recovered: result.recovered.length, failed: result.failed.length }, 'stalled jobs moved');
         this.events.emit('stalled', { recovered: result.recovered, failed: result.failed });
@@ -855,6 +876,114 @@ export class MessageQueue {
     } catch (error) {
       this.emitError(error, 'stalled check failed');
       return { recovered: [], failed: [] };
+    }
+  }
+
+  // ---- repeatable jobs ----
+
+  /**
+   * Creates or updates a repeatable-job schedule: a cron expression (5 fields, or 6 with seconds;
+   * `tz` for its time zone) or a fixed interval `every` ms, producing `template` jobs. Each tick
+   * produces exactly one job, id `repeat:<id>:<tick>`, however many processes run workers: the
+   * worker that starts a tick's job moves the schedule on in one atomic step, and the deterministic
+   * id makes a repeated tick a no-op. Upserting the same repeat options again (e.g. at every
+   * start-up) keeps the pending tick; new options re-plan it. State lives in the store, so
+   * schedules survive restarts; ticks missed while no worker ran fire once, then the schedule
+   * goes on from now.
+   *
+   * @example
+   * ```ts
+   * await queue.upsertSchedule('nightly-report', { cron: '0 2 * * *', tz: 'Europe/Paris' }, { type: 'report', data: { kind: 'daily' } });
+   * await queue.upsertSchedule('heartbeat', { every: 30_000, limit: 100 }, { type: 'ping', data: {} });
+   * ```
+   */
+  async upsertSchedule<T>(id: string, repeat: RepeatOptions, template: ScheduleTemplate<T>): Promise<ScheduleInfo<T>> {
+    this.checkOpen();
+    checkScheduleId(id);
+    const spec = prepareRepeat(repeat);
+    if (typeof template !== 'object' || template === null) throw new ValidationError('template', 'must be { type, data, options? }');
+    const options = template.options ?? {};
+    if (typeof options !== 'object' || options === null) throw new ValidationError('template.options', 'must be an object');
+    for (const field of ['jobId', 'delayMs', 'runAt'] as const) {
+      if (field in options) throw new ValidationError(`template.options.${field}`, 'is set by the schedule');
+    }
+    const now = this.clock.now();
+    let job: NewJob;
+    try {
+      job = this.prepare(template.type, template.data, options, now);
+    } catch (error) {
+      if (ValidationError.isInstance(error)) throw new ValidationError(`template.${error.field}`, error.message.slice(error.field.length + 3), { cause: error });
+      throw error;
+    }
+    const repeatText = JSON.stringify(spec);
+    const firstTick = nextTick(spec, now - 1);
+    const saved = await this.backend.upsertSchedule({ id, repeat: repeatText, template: job, limit: spec.limit ?? 0, firstTick }, now);
+    this.kick();
+    return { id, type: template.type, data: template.data, repeat: spec, nextRunAt: saved.next, count: saved.count, createdAt: now };
+  }
+
+  /**
+   * A schedule by id, or `undefined`.
+   *
+   * @example
+   * ```ts
+   * const schedule = await queue.getSchedule('nightly-report');
+   * ```
+   */
+  async getSchedule<T = unknown>(id: string): Promise<ScheduleInfo<T> | undefined> {
+    checkScheduleId(id);
+    const [stored] = await this.backend.listSchedules(id);
+    return stored === undefined ? undefined : toScheduleInfo<T>(stored);
+  }
+
+  /**
+   * Every schedule of this queue, oldest first.
+   *
+   * @example
+   * ```ts
+   * for (const schedule of await queue.listSchedules()) console.log(schedule.id, schedule.nextRunAt);
+   * ```
+   */
+  async listSchedules(): Promise<ScheduleInfo[]> {
+    return (await this.backend.listSchedules()).map((stored) => toScheduleInfo(stored));
+  }
+
+  /**
+   * Deletes a schedule and its pending job (when not started yet). Returns `false` when unknown.
+   *
+   * @example
+   * ```ts
+   * await queue.removeSchedule('heartbeat');
+   * ```
+   */
+  async removeSchedule(id: string): Promise<boolean> {
+    checkScheduleId(id);
+    return this.backend.removeSchedule(id);
+  }
+
+  /** Moves a schedule past `tick` (whose job just started); only one worker per tick wins. */
+  private async advanceSchedule(id: string, tick: number): Promise<void> {
+    try {
+      const [stored] = await this.backend.listSchedules(id);
+      if (stored?.next !== tick) return;
+      const spec = JSON.parse(stored.repeat) as RepeatSpec;
+      await this.backend.advanceSchedule(id, tick, nextTick(spec, Math.max(tick, this.clock.now())), this.clock.now());
+    } catch (error) {
+      // The stalled checker's repair pass moves the schedule on later.
+      this.emitError(error, `advancing schedule ${id} failed`);
+    }
+  }
+
+  /**
+   * Safety net run with the stalled checker: a schedule whose pending tick is due but whose job
+   * is no longer waiting (started by a worker that died before advancing it, or removed) moves on.
+   */
+  private async repairSchedules(): Promise<void> {
+    const now = this.clock.now();
+    for (const stored of await this.backend.listSchedules()) {
+      if (stored.next === undefined || stored.next > now || stored.nextJobState === 'waiting' || stored.nextJobState === 'delayed') continue;
+      const spec = JSON.parse(stored.repeat) as RepeatSpec;
+      await this.backend.advanceSchedule(stored.id, stored.next, nextTick(spec, Math.max(stored.next, now)), now);
     }
   }
 
@@ -1062,6 +1191,30 @@ export class MessageQueue {
     await this.backend.close();
     if (this.connection !== undefined) await closeRedisConnection(this.connection);
   });
+}
+
+function eventsMaxLen(option: MessageQueueOptions['globalEvents']): number {
+  if (option === undefined || option === false) return 0;
+  if (option === true) return 10_000;
+  const maxLen = option.maxLen ?? 10_000;
+  if (!Number.isSafeInteger(maxLen) || maxLen < 1) throw new ValidationError('globalEvents.maxLen', `must be a positive integer (got ${String(maxLen)})`);
+  return maxLen;
+}
+
+function checkScheduleId(id: unknown): asserts id is string {
+  if (typeof id !== 'string' || id.trim() === '' || id.length > 200) throw new ValidationError('id', 'must be a non-empty string of at most 200 characters');
+}
+
+function toScheduleInfo<T>(stored: StoredSchedule): ScheduleInfo<T> {
+  return {
+    id: stored.id,
+    type: stored.type,
+    data: parseJson(stored.data) as T,
+    repeat: JSON.parse(stored.repeat) as RepeatSpec,
+    nextRunAt: stored.next,
+    count: stored.count,
+    createdAt: stored.createdAt,
+  };
 }
 
 function prefetchOf(entry: ProcessorEntry): number {

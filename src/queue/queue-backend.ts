@@ -65,6 +65,8 @@ export interface FetchedJob {
   priority: number;
   /** The lock token of this start. */
   token: string;
+  /** The schedule that produced the job ('' for none); its tick ends the id. */
+  scheduleId: string;
 }
 
 /** What a worker asks for: up to `count` jobs per type (0: only report `pending`). */
@@ -147,6 +149,45 @@ export interface StalledResult {
   failed: string[];
 }
 
+/** A repeatable-job schedule as stored. */
+export interface StoredSchedule {
+  id: string;
+  /** JSON of the validated repeat options (`RepeatSpec`). */
+  repeat: string;
+  type: string;
+  /** JSON of the template's data. */
+  data: string;
+  /** JSON of {@link StoredJobOptions} for the produced jobs. */
+  opts: string;
+  priority: number;
+  group: string;
+  /** The pending tick (epoch ms) whose job exists, or `undefined` when the schedule is over. */
+  next: number | undefined;
+  /** Jobs produced so far. */
+  count: number;
+  createdAt: number;
+  /** State of the pending tick's job, `undefined` when it is gone (removed or cleaned). */
+  nextJobState: JobState | undefined;
+}
+
+/** What {@link QueueBackend.upsertSchedule} writes. */
+export interface NewSchedule {
+  id: string;
+  /** JSON of the validated repeat options. */
+  repeat: string;
+  /** The template of the produced jobs (its `jobId` and `runAt` are ignored). */
+  template: NewJob;
+  /** Jobs to produce in total, 0 for no limit. */
+  limit: number;
+  /** The tick to plan when the schedule is new or its repeat options changed; `undefined`: none. */
+  firstTick: number | undefined;
+}
+
+/** The job id of one schedule tick: the same in every process, so a tick produces one job. */
+export function scheduledJobId(scheduleId: string, tick: number): string {
+  return `repeat:${scheduleId}:${tick}`;
+}
+
 /** The storage driver contract. All times come from the queue's clock. */
 export interface QueueBackend {
   /** Adds jobs atomically; an existing id is left alone and reported `existed`. */
@@ -186,6 +227,17 @@ export interface QueueBackend {
   removeJob(id: string): Promise<-1 | 0 | 1>;
   /** Removes up to `limit` jobs of a final state finished before `cutoff`; returns their ids. */
   clean(state: 'completed' | 'failed', cutoff: number, limit: number): Promise<string[]>;
+  /** Creates or updates a schedule; returns its pending tick and how many jobs it produced. */
+  upsertSchedule(schedule: NewSchedule, now: number): Promise<{ next: number | undefined; count: number }>;
+  /**
+   * Moves a schedule from `tick` (its job started) to `following` and produces that tick's job.
+   * Only one caller per tick wins (true); the others change nothing.
+   */
+  advanceSchedule(id: string, tick: number, following: number | undefined, now: number): Promise<boolean>;
+  /** Every schedule (or only `id`), with the state of its pending job. */
+  listSchedules(id?: string): Promise<StoredSchedule[]>;
+  /** Deletes a schedule and its pending job if not started; false when unknown. */
+  removeSchedule(id: string): Promise<boolean>;
   /** Deletes every key of the queue (tests, teardown). */
   obliterate(): Promise<void>;
   /** Releases connections the backend owns. */

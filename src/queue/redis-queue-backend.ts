@@ -3,6 +3,11 @@ import { defineScript, type ScriptCall } from '../core/define-script.js';
 import type { Keyspace } from '../core/keyspace.js';
 import type { RedisClient } from '../core/redis-connection.js';
 import addJobsSource from './lua/add-jobs.lua';
+import advanceScheduleSource from './lua/advance-schedule.lua';
+import emitEventSource from './lua/includes/emit-event.lua';
+import produceScheduledJobSource from './lua/includes/produce-scheduled-job.lua';
+import removeScheduleSource from './lua/remove-schedule.lua';
+import upsertScheduleSource from './lua/upsert-schedule.lua';
 import cleanJobsSource from './lua/clean-jobs.lua';
 import extendLocksSource from './lua/extend-locks.lua';
 import getStatsSource from './lua/get-stats.lua';
@@ -19,22 +24,31 @@ import type {
   FetchResult,
   JobState,
   NewJob,
+  NewSchedule,
   QueueBackend,
   RawStats,
   StalledResult,
   StoredJob,
+  StoredSchedule,
 } from './queue-backend.js';
 
-const addJobs = defineScript('queue:add-jobs', addJobsSource, { numberOfKeys: 4 });
+// Scripts that may write global events start with the emit-event include.
+const withEvents = (source: string): string => emitEventSource + source;
+const withSchedules = (source: string): string => emitEventSource + produceScheduledJobSource + source;
+
+const addJobs = defineScript('queue:add-jobs', withEvents(addJobsSource), { numberOfKeys: 4 });
 const moveToActive = defineScript('queue:move-to-active', moveToActiveSource, { numberOfKeys: 4 });
-const moveToFinished = defineScript('queue:move-to-finished', moveToFinishedSource, { numberOfKeys: 6 });
+const moveToFinished = defineScript('queue:move-to-finished', withEvents(moveToFinishedSource), { numberOfKeys: 6 });
 const extendLocks = defineScript('queue:extend-locks', extendLocksSource, { numberOfKeys: 1 });
-const moveStalled = defineScript('queue:move-stalled-to-wait', moveStalledSource, { numberOfKeys: 5 });
+const moveStalled = defineScript('queue:move-stalled-to-wait', withEvents(moveStalledSource), { numberOfKeys: 5 });
 const retryFailed = defineScript('queue:retry-failed', retryFailedSource, { numberOfKeys: 2 });
 const removeJob = defineScript('queue:remove-job', removeJobSource, { numberOfKeys: 5 });
 const cleanJobs = defineScript('queue:clean-jobs', cleanJobsSource, { numberOfKeys: 2 });
-const updateProgress = defineScript('queue:update-progress', updateProgressSource, { numberOfKeys: 1 });
+const updateProgress = defineScript('queue:update-progress', withEvents(updateProgressSource), { numberOfKeys: 1 });
 const getStats = defineScript('queue:get-stats', getStatsSource, { numberOfKeys: 8 });
+const upsertSchedule = defineScript('queue:upsert-schedule', withSchedules(upsertScheduleSource), { numberOfKeys: 6 });
+const advanceSchedule = defineScript('queue:advance-schedule', withSchedules(advanceScheduleSource), { numberOfKeys: 5 });
+const removeSchedule = defineScript('queue:remove-schedule', withSchedules(removeScheduleSource), { numberOfKeys: 4 });
 
 /** Jobs per script call when adding in bulk: bounds how long one script blocks Redis. */
 const ADD_CHUNK = 1000;
@@ -50,16 +64,21 @@ export class RedisQueueBackend implements QueueBackend {
   private readonly base: string;
   private blocking: RedisClient | undefined;
   private closed = false;
+  private readonly eventsMaxLen: number;
 
   /**
    * @param client - the command connection (not closed here; the queue owns it).
    * @param keys - the queue's keyspace.
+   * @param options.eventsMaxLen - when above 0, transitions append global events to the queue's
+   *   stream, trimmed to about this many entries. Default `0` (off).
    */
   constructor(
     private readonly client: RedisClient,
     private readonly keys: Keyspace,
+    options: { eventsMaxLen?: number } = {},
   ) {
     this.base = `${keys.base}:`;
+    this.eventsMaxLen = options.eventsMaxLen ?? 0;
   }
 
   private key(...parts: string[]): string {
@@ -70,7 +89,7 @@ export class RedisQueueBackend implements QueueBackend {
     const out: { id: string; existed: boolean }[] = [];
     for (let start = 0; start < jobs.length; start += ADD_CHUNK) {
       const chunk = jobs.slice(start, start + ADD_CHUNK);
-      const args: (string | number)[] = [this.base, now, chunk.length];
+      const args: (string | number)[] = [this.base, now, chunk.length, this.eventsMaxLen];
       for (const job of chunk) args.push(job.jobId, job.type, job.data, job.opts, job.priority, job.runAt, job.traceCarrier, job.group);
       const reply = await addJobs.run<Reply[]>(this.client, [this.key('id'), this.key('delayed'), this.key('types'), this.key('counts')], args);
       for (let i = 0; i < reply.length; i += 2) out.push({ id: String(reply[i]), existed: reply[i + 1] === 1 });
@@ -100,7 +119,7 @@ export class RedisQueueBackend implements QueueBackend {
   }
 
   async finish(acks: readonly Ack[], now: number, fetch?: FetchRequest): Promise<{ acked: boolean[]; fetched: FetchResult | undefined }> {
-    const args: (string | number)[] = [this.base, now, acks.length];
+    const args: (string | number)[] = [this.base, now, acks.length, this.eventsMaxLen];
     for (const ack of acks) args.push(ack.id, ack.token, ack.kind, ack.value, ack.runAt, ack.keep);
     // Both commands are written at once on one connection: one round trip, in order, without
     // the cost of building an ioredis pipeline per call.
@@ -128,7 +147,7 @@ export class RedisQueueBackend implements QueueBackend {
     const [ran, recovered, failed] = await moveStalled.run<[number, string[], string[]]>(
       this.client,
       [this.key('active'), this.key('stalled-check'), this.key('failed'), this.key('counts'), this.key('metrics')],
-      [this.base, now, Math.max(1, Math.floor(guardMs)), maxStalledCount, 1000],
+      [this.base, now, Math.max(1, Math.floor(guardMs)), maxStalledCount, 1000, this.eventsMaxLen],
     );
     return { ran: ran === 1, recovered, failed };
   }
@@ -164,7 +183,7 @@ export class RedisQueueBackend implements QueueBackend {
   }
 
   async updateProgress(id: string, token: string, progress: string): Promise<boolean> {
-    return (await updateProgress.run<number>(this.client, [this.key('job', id)], [token, progress])) === 1;
+    return (await updateProgress.run<number>(this.client, [this.key('job', id)], [token, progress, this.base, this.eventsMaxLen, id])) === 1;
   }
 
   async stats(): Promise<RawStats> {
@@ -233,6 +252,90 @@ export class RedisQueueBackend implements QueueBackend {
     return cleanJobs.run<string[]>(this.client, [this.key(state), this.key('counts')], [this.base, state === 'completed' ? 'c:' : 'f:', cutoff, limit]);
   }
 
+  async upsertSchedule(schedule: NewSchedule, now: number): Promise<{ next: number | undefined; count: number }> {
+    const { template } = schedule;
+    const [next, count] = await upsertSchedule.run<[number, number]>(
+      this.client,
+      [this.key('schedule', schedule.id), this.key('schedules'), this.key('id'), this.key('delayed'), this.key('types'), this.key('counts')],
+      [
+        this.base,
+        now,
+        this.eventsMaxLen,
+        schedule.id,
+        schedule.repeat,
+        template.type,
+        template.data,
+        template.opts,
+        template.priority,
+        template.group,
+        schedule.limit,
+        schedule.firstTick ?? -1,
+      ],
+    );
+    return { next: next < 0 ? undefined : next, count };
+  }
+
+  async advanceSchedule(id: string, tick: number, following: number | undefined, now: number): Promise<boolean> {
+    const won = await advanceSchedule.run<number>(
+      this.client,
+      [this.key('schedule', id), this.key('id'), this.key('delayed'), this.key('types'), this.key('counts')],
+      [this.base, now, this.eventsMaxLen, id, tick, following ?? -1],
+    );
+    return won === 1;
+  }
+
+  async listSchedules(id?: string): Promise<StoredSchedule[]> {
+    const ids = id === undefined ? await this.client.smembers(this.key('schedules')) : [id];
+    if (ids.length === 0) return [];
+    const hashes = await this.exec(ids.map((sid) => ['hgetall', this.key('schedule', sid)]));
+    const schedules = ids.flatMap((sid, index) => {
+      const hash = hashes[index] as Record<string, string> | undefined;
+      if (hash?.['type'] === undefined) return [];
+      const next = Number(hash['next'] ?? -1);
+      const schedule: StoredSchedule = {
+        id: sid,
+        repeat: hash['repeat'] ?? '{}',
+        type: hash['type'],
+        data: hash['data'] ?? 'null',
+        opts: hash['opts'] ?? '{}',
+        priority: Number(hash['pri'] ?? 0),
+        group: hash['grp'] ?? '',
+        next: next < 0 ? undefined : next,
+        count: Number(hash['cnt'] ?? 0),
+        createdAt: Number(hash['ts'] ?? 0),
+        nextJobState: undefined,
+      };
+      return [schedule];
+    });
+    const pending = schedules.filter((schedule) => schedule.next !== undefined);
+    if (pending.length > 0) {
+      const states = await this.exec(pending.map((schedule) => ['hget', this.key('job', `repeat:${schedule.id}:${String(schedule.next)}`), 'st']));
+      pending.forEach((schedule, index) => {
+        const state = states[index];
+        schedule.nextJobState = typeof state === 'string' ? (state as JobState) : undefined;
+      });
+    }
+    return schedules.sort((a, b) => a.createdAt - b.createdAt || (a.id < b.id ? -1 : 1));
+  }
+
+  async removeSchedule(id: string): Promise<boolean> {
+    const removed = await removeSchedule.run<number>(
+      this.client,
+      [this.key('schedule', id), this.key('schedules'), this.key('delayed'), this.key('counts')],
+      [this.base, id],
+    );
+    return removed === 1;
+  }
+
+  /** Runs read commands in one pipeline (all keys share the queue's slot); throws the first error. */
+  private async exec(commands: [string, ...string[]][]): Promise<unknown[]> {
+    const replies = (await this.client.pipeline(commands).exec()) ?? [];
+    return replies.map(([error, value]) => {
+      if (error) throw error;
+      return value;
+    });
+  }
+
   async obliterate(): Promise<void> {
     const nodes = 'nodes' in this.client && typeof this.client.nodes === 'function' ? this.client.nodes('master') : [this.client as Redis];
     for (const node of nodes) {
@@ -272,6 +375,7 @@ function parseFetch(request: FetchRequest, reply: FetchReply): FetchResult {
         runAt: Number(row[9]),
         priority: Number(row[10]),
         token: `${request.token}:${starts}`,
+        scheduleId: String(row[11] ?? ''),
       };
     }),
     nextDelayedAt: next < 0 ? undefined : next,

@@ -5,7 +5,9 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ValidationError } from '../../src/core/validation-error.js';
 import {
-  type MessageQueue,
+  type FetchRequest,
+  type FetchResult,
+  MessageQueue,
   type MessageQueueOptions,
   type MessagingTelemetry,
   type QueueBackend,
@@ -54,6 +56,23 @@ export function events<E extends keyof QueueEventMap>(queue: MessageQueue, event
   });
 }
 
+/** The backend with every fetch reply held back `ms` (a slow network), everything else as is. */
+function withFetchLatency(backend: QueueBackend, ms: number): QueueBackend {
+  return new Proxy(backend, {
+    get(target, property, receiver): unknown {
+      if (property === 'fetch') {
+        return async (request: FetchRequest): Promise<FetchResult> => {
+          const result = await target.fetch(request);
+          await new Promise((resolve) => setTimeout(resolve, ms));
+          return result;
+        };
+      }
+      const value: unknown = Reflect.get(target, property, receiver);
+      return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+    },
+  });
+}
+
 function deferred(): { promise: Promise<void>; resolve: () => void } {
   let resolve!: () => void;
   const promise = new Promise<void>((r) => {
@@ -66,10 +85,12 @@ function deferred(): { promise: Promise<void>; resolve: () => void } {
 export function describeQueueConformance(driver: string, open: () => ConformanceStore): void {
   describe(`MessageQueue conformance (${driver})`, () => {
     let store: ConformanceStore;
+    const closeAfter: MessageQueue[] = [];
     beforeEach(() => {
       store = open();
     });
     afterEach(async () => {
+      await Promise.all(closeAfter.splice(0).map((queue) => queue.close({ timeoutMs: 100 })));
       await store.teardown();
     });
 
@@ -596,6 +617,147 @@ export function describeQueueConformance(driver: string, open: () => Conformance
       expect(Math.max(...perWindow.values())).toBeLessThanOrEqual(3);
       expect(perWindow.size).toBeGreaterThanOrEqual(3);
     });
+
+    it('fires an interval schedule once per tick across three workers, up to its limit', async () => {
+      const workers = [store.create(), store.create(), store.create()];
+      const runs: string[] = [];
+      const done = deferred();
+      for (const worker of workers) {
+        worker.registerProcessor('tick', (_data: { n: number }, job) => {
+          runs.push(job.id);
+          if (runs.length === 5) done.resolve();
+        }, { concurrency: 3 });
+      }
+      const info = await workers[0]?.upsertSchedule('every-100', { every: 100, limit: 5 }, { type: 'tick', data: { n: 1 } });
+      expect(info?.nextRunAt).toBeGreaterThanOrEqual(Date.now() - 100);
+      await done.promise;
+      // Give any would-be duplicate a chance to show up before counting.
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(new Set(runs).size).toBe(5);
+      expect(runs).toHaveLength(5);
+      const ticks = runs.map((id) => Number(id.slice(id.lastIndexOf(':') + 1))).sort((a, b) => a - b);
+      expect(runs.every((id) => id.startsWith('repeat:every-100:'))).toBe(true);
+      expect(ticks.every((tick) => tick % 100 === 0)).toBe(true);
+      expect(ticks.slice(1).map((tick, index) => tick - (ticks[index] as number))).toEqual([100, 100, 100, 100]);
+      const schedule = await workers[1]?.getSchedule('every-100');
+      expect(schedule).toMatchObject({ id: 'every-100', type: 'tick', data: { n: 1 }, count: 5, nextRunAt: undefined, repeat: { every: 100, limit: 5 } });
+      const job = await workers[2]?.getJob(runs[0] as string);
+      expect(job).toMatchObject({ type: 'tick', data: { n: 1 }, state: 'completed' });
+    });
+
+    it('fires a cron schedule with a seconds field on whole seconds', async () => {
+      const queue = store.create();
+      const done = events(queue, 'completed', 2);
+      queue.registerProcessor('cron', () => 'ran');
+      await queue.upsertSchedule('each-second', { cron: '* * * * * *', limit: 2 }, { type: 'cron', data: null });
+      const finished = await done;
+      const ticks = finished.map((event) => Number(event.jobId.slice(event.jobId.lastIndexOf(':') + 1))).sort((a, b) => a - b);
+      expect(ticks.every((tick) => tick % 1000 === 0)).toBe(true);
+      expect((ticks[1] as number) - (ticks[0] as number)).toBe(1000);
+      const job = await queue.getJob(finished[0]?.jobId as string);
+      expect(job?.processedAt).toBeGreaterThanOrEqual(ticks[0] as number);
+    });
+
+    it('plans a 5-field cron schedule in its time zone and stops at endDate', async () => {
+      const queue = store.create();
+      const now = Date.now();
+      const info = await queue.upsertSchedule('weekday-9', { cron: '0 9 * * 1-5', tz: 'America/New_York' }, { type: 'report', data: {} });
+      const next = new Date(info.nextRunAt ?? 0);
+      const local = new Intl.DateTimeFormat('en-US', { timeZone: 'America/New_York', hour: 'numeric', minute: 'numeric', weekday: 'short', hour12: false }).format(next);
+      expect(local).toMatch(/^(Mon|Tue|Wed|Thu|Fri) 09:00$/);
+      expect(info.nextRunAt).toBeGreaterThan(now);
+      expect((await queue.getJob(`repeat:weekday-9:${String(info.nextRunAt)}`))?.state).toBe('delayed');
+      const ended = await queue.upsertSchedule('ended', { every: 1000, startDate: now - 10_000, endDate: now - 5_000 }, { type: 'report', data: {} });
+      expect(ended.nextRunAt).toBeUndefined();
+      expect(ended.count).toBe(0);
+    });
+
+    it('keeps the pending tick when the same schedule is upserted again, and re-plans on new options', async () => {
+      const queue = store.create();
+      const first = await queue.upsertSchedule('s', { every: 60_000 }, { type: 'x', data: 1 });
+      const again = await queue.upsertSchedule('s', { every: 60_000 }, { type: 'x', data: 2 });
+      expect(again.nextRunAt).toBe(first.nextRunAt);
+      expect(again.count).toBe(1);
+      expect((await queue.getStats()).counts.delayed).toBe(1);
+      const changed = await queue.upsertSchedule('s', { every: 3_600_000 }, { type: 'x', data: 3 });
+      expect(changed.nextRunAt).not.toBe(first.nextRunAt);
+      expect(changed.count).toBe(1);
+      expect(await queue.getJob(`repeat:s:${String(first.nextRunAt)}`)).toBeUndefined();
+      expect((await queue.getJob(`repeat:s:${String(changed.nextRunAt)}`))?.data).toBe(3);
+      await queue.upsertSchedule('t', { cron: '*/5 * * * *' }, { type: 'y', data: null });
+      expect((await queue.listSchedules()).map((schedule) => schedule.id)).toEqual(['s', 't']);
+      expect(await queue.removeSchedule('s')).toBe(true);
+      expect(await queue.removeSchedule('s')).toBe(false);
+      expect(await queue.getJob(`repeat:s:${String(changed.nextRunAt)}`)).toBeUndefined();
+      expect(await queue.getSchedule('s')).toBeUndefined();
+      expect((await queue.listSchedules()).map((schedule) => schedule.id)).toEqual(['t']);
+    });
+
+    it('moves a schedule on when its due job is gone (repair with the stalled checker)', async () => {
+      const queue = store.create({ stalledIntervalMs: 1 });
+      const info = await queue.upsertSchedule('r', { every: 50 }, { type: 'nobody', data: null });
+      const pending = `repeat:r:${String(info.nextRunAt)}`;
+      await new Promise((resolve) => setTimeout(resolve, Math.max(0, (info.nextRunAt ?? 0) - Date.now()) + 20));
+      expect(await queue.removeJob(pending)).toBe(true);
+      await queue.checkStalled();
+      const moved = await queue.getSchedule('r');
+      expect(moved?.nextRunAt).toBeGreaterThan(info.nextRunAt ?? Infinity);
+      expect((await queue.getJob(`repeat:r:${String(moved?.nextRunAt)}`))?.type).toBe('nobody');
+    });
+
+    it('rejects bad schedules with a ValidationError naming the field', async () => {
+      const queue = store.create();
+      const template = { type: 't', data: 1 };
+      await expect(queue.upsertSchedule('a', { cron: '* * * * *', every: 10 }, template)).rejects.toThrow(/exactly one/);
+      await expect(queue.upsertSchedule('a', {}, template)).rejects.toThrow(ValidationError);
+      await expect(queue.upsertSchedule('a', { cron: '61 * * * *' }, template)).rejects.toThrow(/repeat\.cron/);
+      await expect(queue.upsertSchedule('a', { cron: '* * * * *', tz: 'Mars/Olympus' }, template)).rejects.toThrow(/repeat\.tz/);
+      await expect(queue.upsertSchedule('a', { every: 0 }, template)).rejects.toThrow(/repeat\.every/);
+      await expect(queue.upsertSchedule('a', { every: 10, limit: 0 }, template)).rejects.toThrow(/repeat\.limit/);
+      await expect(queue.upsertSchedule('a', { every: 10, startDate: 10, endDate: 5 }, template)).rejects.toThrow(/repeat\.endDate/);
+      await expect(queue.upsertSchedule('a', { every: 10 }, { type: 't', data: 1, options: { jobId: 'x' } as never })).rejects.toThrow(/template\.options\.jobId/);
+      await expect(queue.upsertSchedule('a', { every: 10 }, { type: 't', data: () => 1 })).rejects.toThrow(/template\.data/);
+      await expect(queue.upsertSchedule('', { every: 10 }, template)).rejects.toThrow(/"?id"?/);
+      expect(await queue.listSchedules()).toEqual([]);
+    });
+
+    it('never loses a wake-up that lands while a worker is fetching', async () => {
+      // The race: a worker with a job running and a free slot waits for jobs; the running job ends,
+      // its ack kicks a fetch while that wait is still pending;
+      // a job added right after the fetch ran wakes that pending wait, whose reply can arrive before
+      // the (empty) fetch reply. The worker must fetch again rather than block anew, or the job
+      // waits for the 60 s block timeout and the bounded wait below fails. Replies to fetches are
+      // held back a few ms (as on a slow network) to make that window wide. Liveness, not timing.
+      const workers = Array.from({ length: 2 }, () => {
+        const queue = new MessageQueue({ backend: withFetchLatency(store.backend(), 4), name: 'conformance', blockTimeoutMs: 60_000 });
+        closeAfter.push(queue);
+        return queue;
+      });
+      let completed = 0;
+      for (const worker of workers) {
+        worker.on('completed', () => {
+          completed++;
+        });
+        worker.registerProcessor('burst', () => new Promise((resolve) => setTimeout(resolve, 2)), { concurrency: 2, prefetch: 0 });
+      }
+      const producer = store.create();
+      let added = 0;
+      for (let round = 0; round < 60; round++) {
+        if (round % 4 === 0) await new Promise((resolve) => setTimeout(resolve, 15));
+        const size = 1 + ((round * 7) % 6);
+        for (let n = 0; n < size; n++) {
+          await producer.add('burst', n);
+          added++;
+          await new Promise((resolve) => setTimeout(resolve, (n + round) % 4));
+        }
+        const deadline = Date.now() + 5_000;
+        while (completed < added) {
+          if (Date.now() > deadline) throw new Error(`round ${round}: ${added - completed} of ${added} jobs still not done after 5 s`);
+          await new Promise((resolve) => setTimeout(resolve, 1));
+        }
+      }
+      expect(completed).toBe(added);
+    }, 60_000);
 
     it('refuses a second processor for one type and bad processor options', async () => {
       const queue = store.create();

@@ -12,6 +12,7 @@
   ARGV[1]  key base 'prefix:{name}:' (job, wait and marker keys are built from it; same slot)
   ARGV[2]  now (epoch ms)
   ARGV[3]  number of jobs
+  ARGV[4]  events stream max length (0 = global events off)
   then 8 per job: jobId ('' = generate), type, data JSON, opts JSON, priority, runAt (0 = now), trace carrier JSON ('' = none),
            group ('' = none)
 
@@ -20,6 +21,7 @@
 local base = ARGV[1]
 local now = tonumber(ARGV[2])
 local n = tonumber(ARGV[3])
+local maxLen = tonumber(ARGV[4])
 local out = {}
 local woken = {}
 local types = {}
@@ -27,7 +29,7 @@ local first = redis.call('ZRANGE', KEYS[2], 0, 0, 'WITHSCORES')
 local earliest = tonumber(first[2])
 
 for i = 0, n - 1 do
-  local o = 4 + i * 8
+  local o = 5 + i * 8
   local id = ARGV[o]
   local jtype = ARGV[o + 1]
   local pri = tonumber(ARGV[o + 4])
@@ -61,12 +63,14 @@ for i = 0, n - 1 do
         earliest = runAt
         redis.call('ZADD', base .. 'marker:' .. jtype, runAt, '0')
       end
+      if maxLen > 0 then emitEvent(maxLen, base, 'delayed', id, jtype, 'runAt', runAt) end
     else
       redis.call('ZADD', base .. 'wait:' .. jtype, pri * 1000000000000 + seq, id)
       if not woken[jtype] then
         woken[jtype] = true
         redis.call('ZADD', base .. 'marker:' .. jtype, 0, '0')
       end
+      if maxLen > 0 then emitEvent(maxLen, base, 'added', id, jtype) end
     end
   end
   out[#out + 1] = id

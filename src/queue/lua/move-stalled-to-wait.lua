@@ -13,6 +13,7 @@
   ARGV[3]  guard expiry (ms)
   ARGV[4]  maxStalledCount
   ARGV[5]  max jobs per run
+  ARGV[6]  events stream max length (0 = global events off)
 
   Returns {ran (1|0), recovered ids, failed ids}
 ]]
@@ -20,6 +21,7 @@ local base = ARGV[1]
 local now = tonumber(ARGV[2])
 if not redis.call('SET', KEYS[2], now, 'NX', 'PX', ARGV[3]) then return {0, {}, {}} end
 local maxStalled = tonumber(ARGV[4])
+local maxLen = tonumber(ARGV[6])
 local minute = math.floor(now / 60000)
 local recovered, dead = {}, {}
 local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, tonumber(ARGV[5]))
@@ -37,11 +39,14 @@ for _, id in ipairs(ids) do
       redis.call('HINCRBY', KEYS[4], 'f:' .. f[1], 1)
       redis.call('HINCRBY', KEYS[5], 'f:' .. minute, 1)
       dead[#dead + 1] = id
+      emitEvent(maxLen, base, 'stalled', id, f[1], 'failed', 1)
+      if maxLen > 0 then emitEvent(maxLen, base, 'dead', id, f[1], 'error', redis.call('HGET', jobKey, 'err')) end
     else
       redis.call('HSET', jobKey, 'st', 'waiting', 'tok', '')
       redis.call('ZADD', base .. 'wait:' .. f[1], tonumber(f[2]) * 1000000000000 + tonumber(f[3]), id)
       redis.call('ZADD', base .. 'marker:' .. f[1], 0, '0')
       recovered[#recovered + 1] = id
+      emitEvent(maxLen, base, 'stalled', id, f[1], 'failed', 0)
     end
   end
 end

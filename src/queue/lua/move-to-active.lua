@@ -22,7 +22,7 @@
 
   Returns {jobs, nextDelayedAt (-1 none; or the end of a spent queue window),
            pending (1 when a type asked with count 0 has jobs)}
-  where each job is {id, type, data, opts, ts, ats, atm, stc, tc, run, pri}.
+  where each job is {id, type, data, opts, ts, ats, atm, stc, tc, run, pri, sch}.
 ]]
 local base = ARGV[1]
 local now = tonumber(ARGV[2])
@@ -106,11 +106,11 @@ for i = 0, ntypes - 1 do
         end
       end
       if not limited then
-        local f = redis.call('HMGET', jobKey, 'type', 'data', 'opts', 'ts', 'atm', 'stc', 'tc', 'run', 'pri', 'ats')
+        local f = redis.call('HMGET', jobKey, 'type', 'data', 'opts', 'ts', 'atm', 'stc', 'tc', 'run', 'pri', 'ats', 'sch')
         local ats = (tonumber(f[10]) or 0) + 1
         redis.call('HSET', jobKey, 'st', 'active', 'tok', token .. ':' .. ats, 'pro', now, 'ats', ats)
         redis.call('ZADD', KEYS[2], expiry, id)
-        jobs[#jobs + 1] = {id, f[1], f[2], f[3], f[4], ats, f[5] or 0, f[6] or 0, f[7] or '', f[8] or 0, f[9]}
+        jobs[#jobs + 1] = {id, f[1], f[2], f[3], f[4], ats, f[5] or 0, f[6] or 0, f[7] or '', f[8] or 0, f[9], f[11] or ''}
         started = started + 1
       end
     end

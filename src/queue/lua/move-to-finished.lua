@@ -16,6 +16,7 @@
   ARGV[1]  key base
   ARGV[2]  now (epoch ms)
   ARGV[3]  number of jobs
+  ARGV[4]  events stream max length (0 = global events off)
   then 6 per job: id, lock token, kind, value (result or error JSON), runAt (for 'r'), keep policy
 
   Returns {ok1 (1|0), ok2, ...}
@@ -23,6 +24,7 @@
 local base = ARGV[1]
 local now = tonumber(ARGV[2])
 local n = tonumber(ARGV[3])
+local maxLen = tonumber(ARGV[4])
 local minute = math.floor(now / 60000)
 local out = {}
 local done, failed = 0, 0
@@ -63,11 +65,11 @@ local function keep(setKey, prefix, policy, id, jobKey, jtype)
 end
 
 for i = 0, n - 1 do
-  local o = 4 + i * 6
+  local o = 5 + i * 6
   local id = ARGV[o]
   local kind = ARGV[o + 2]
   local jobKey = base .. 'job:' .. id
-  local f = redis.call('HMGET', jobKey, 'tok', 'type', 'pri', 'seq')
+  local f = redis.call('HMGET', jobKey, 'tok', 'type', 'pri', 'seq', 'atm')
   if f[1] ~= ARGV[o + 1] or not redis.call('ZSCORE', KEYS[1], id) then
     out[#out + 1] = 0
   else
@@ -81,8 +83,10 @@ for i = 0, n - 1 do
     else
       -- A job removed on finishing needs no attempt count.
       if kind == 'r' or ARGV[o + 5] ~= 'r' then redis.call('HINCRBY', jobKey, 'atm', 1) end
+      local attempt = (tonumber(f[5]) or 0) + 1
       if kind == 'c' then
         done = done + 1
+        if maxLen > 0 then emitEvent(maxLen, base, 'completed', id, jtype, 'attempt', attempt, 'result', ARGV[o + 3]) end
         if ARGV[o + 5] ~= 'r' then
           redis.call('HSET', jobKey, 'st', 'completed', 'fin', now, 'res', ARGV[o + 3], 'tok', '')
         end
@@ -90,12 +94,16 @@ for i = 0, n - 1 do
       else
         failed = failed + 1
         if kind == 'f' then
+          if maxLen > 0 then emitEvent(maxLen, base, 'failed', id, jtype, 'attempt', attempt, 'error', ARGV[o + 3], 'willRetry', 0) end
+          if maxLen > 0 then emitEvent(maxLen, base, 'dead', id, jtype, 'attempt', attempt, 'error', ARGV[o + 3]) end
           if ARGV[o + 5] ~= 'r' then
             redis.call('HSET', jobKey, 'st', 'failed', 'fin', now, 'err', ARGV[o + 3], 'tok', '')
           end
           keep(KEYS[3], 'f:', ARGV[o + 5], id, jobKey, jtype)
         else
           local runAt = tonumber(ARGV[o + 4])
+          if maxLen > 0 then emitEvent(maxLen, base, 'failed', id, jtype, 'attempt', attempt, 'error', ARGV[o + 3], 'willRetry', 1) end
+          if maxLen > 0 then emitEvent(maxLen, base, 'retrying', id, jtype, 'attempt', attempt, 'runAt', runAt) end
           redis.call('HSET', jobKey, 'err', ARGV[o + 3], 'tok', '', 'run', runAt)
           if runAt > now then
             redis.call('HSET', jobKey, 'st', 'delayed')
