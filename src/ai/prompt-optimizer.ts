@@ -344,7 +344,10 @@ export class PromptOptimizer extends EventEmitter<PromptOptimizerEvents> {
 
   /**
    * Stores a new immutable version of a template and returns its number. `latest` always moves
-   * to it; the first version also gets `production` unless `labels` says otherwise.
+   * to it; the first version also gets `production` unless `labels` says otherwise. Registering
+   * content identical to the `latest` version (template or messages, variables, description,
+   * tags) creates nothing and returns that version's number, so services can register their
+   * templates at every start-up; labels named in `labels` are still moved to it.
    *
    * @example
    * ```ts
@@ -371,6 +374,15 @@ export class PromptOptimizer extends EventEmitter<PromptOptimizerEvents> {
       createdAt: this.clock.now(),
       source: 'manual',
     };
+    const latestNumber = existing['latest'];
+    const latest = latestNumber === undefined ? undefined : await this.store.getVersion(name, latestNumber);
+    if (latest !== undefined && sameVersion(latest, version)) {
+      // Registering unchanged content again (a service restart) keeps the current version.
+      for (const label of definition.labels ?? []) {
+        if (existing[label] !== latest.version) await this.setLabel(name, label, latest.version);
+      }
+      return latest.version;
+    }
     const number = await this.store.createVersion(name, version, labels);
     this.cache.delete(name);
     this.logger.info({ template: name, version: number, labels: ['latest', ...labels] }, 'prompt template version registered');
@@ -1331,6 +1343,15 @@ function asContent(content: VariationContent): { template: string; messages?: un
 
 function sameContent(a: VariationContent, b: VariationContent): boolean {
   return JSON.stringify(a) === JSON.stringify(b);
+}
+
+function sameVersion(a: Omit<TemplateVersion, 'version'>, b: Omit<TemplateVersion, 'version'>): boolean {
+  return (
+    sameContent(contentOf(a), contentOf(b)) &&
+    JSON.stringify(a.variables) === JSON.stringify(b.variables) &&
+    a.description === b.description &&
+    JSON.stringify(a.tags) === JSON.stringify(b.tags)
+  );
 }
 
 function freeId(base: string, existing: Readonly<Record<string, unknown>>): string {

@@ -1,4 +1,5 @@
 import { type Clock, systemClock } from '../../core/clock.js';
+import { ValidationError } from '../../core/validation-error.js';
 import type { CompletionRequest, CompletionResult, LlmAdapter } from './llm-adapter.js';
 
 /** Options of {@link LocalAdapter}. */
@@ -9,6 +10,11 @@ export interface LocalAdapterOptions {
   model?: string;
   /** Time source for `latencyMs`. Default the system clock. */
   clock?: Clock;
+  /**
+   * How many recent requests {@link LocalAdapter.calls} keeps (oldest dropped first), so a
+   * long-running development service does not grow without bound. Default `100`; `0` keeps none.
+   */
+  maxRecordedCalls?: number;
 }
 
 /** Rough token count (about 4 characters per token), for usage figures. */
@@ -28,14 +34,20 @@ function estimateTokens(text: string): number {
 export class LocalAdapter implements LlmAdapter {
   readonly provider = 'local';
   readonly model: string;
-  /** Requests received, oldest first (for assertions in tests). */
+  /** The most recent requests received (at most `maxRecordedCalls`), oldest first, for assertions in tests. */
   readonly calls: CompletionRequest[] = [];
+  private readonly maxRecordedCalls: number;
   private readonly respond: (request: CompletionRequest) => string | Promise<string>;
   private readonly clock: Clock;
 
   constructor(options: LocalAdapterOptions = {}) {
     this.model = options.model ?? 'local-echo';
     this.clock = options.clock ?? systemClock;
+    const max = options.maxRecordedCalls ?? 100;
+    if (!Number.isInteger(max) || max < 0) {
+      throw new ValidationError('maxRecordedCalls', `must be a non-negative integer (got ${String(max)})`);
+    }
+    this.maxRecordedCalls = max;
     this.respond =
       options.respond ??
       ((request) => {
@@ -46,7 +58,10 @@ export class LocalAdapter implements LlmAdapter {
 
   async complete(request: CompletionRequest): Promise<CompletionResult> {
     const started = this.clock.monotonic();
-    this.calls.push(request);
+    if (this.maxRecordedCalls > 0) {
+      if (this.calls.length >= this.maxRecordedCalls) this.calls.splice(0, this.calls.length - this.maxRecordedCalls + 1);
+      this.calls.push(request);
+    }
     let text = await this.respond(request);
     const maxTokens = request.maxTokens;
     if (maxTokens !== undefined && estimateTokens(text) > maxTokens) text = text.slice(0, maxTokens * 4);

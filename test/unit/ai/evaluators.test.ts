@@ -83,3 +83,15 @@ describe('LLM-as-judge', () => {
     await expect(judge.evaluate({ output: 'x' })).rejects.toSatisfy((e: unknown) => LlmError.isInstance(e) && e.message.includes('"clarity"'));
   });
 });
+
+describe('LocalAdapter', () => {
+  it('keeps only the most recent maxRecordedCalls requests', async () => {
+    const llm = new LocalAdapter({ maxRecordedCalls: 3 });
+    for (let i = 0; i < 10; i += 1) await llm.complete({ messages: [{ role: 'user', content: `m${i}` }] });
+    expect(llm.calls.map((c) => c.messages[0]?.content)).toEqual(['m7', 'm8', 'm9']);
+    const none = new LocalAdapter({ maxRecordedCalls: 0 });
+    await none.complete({ messages: [{ role: 'user', content: 'x' }] });
+    expect(none.calls).toHaveLength(0);
+    expect(() => new LocalAdapter({ maxRecordedCalls: -1 })).toThrow('"maxRecordedCalls" must be a non-negative integer');
+  });
+});

@@ -41,6 +41,19 @@ describe('PromptOptimizer templates and labels', () => {
     await expect(optimizer.setLabel('t', 'production', 7)).rejects.toThrow(PromptOptimizerError);
   });
 
+  it('registering unchanged content again keeps the latest version (restart-safe) but moves named labels', async () => {
+    const { optimizer } = make();
+    expect(await optimizer.registerTemplate('t', { template: 'one {{x}}', variables: ['x'] })).toBe(1);
+    expect(await optimizer.registerTemplate('t', { template: 'one {{x}}', variables: ['x'] })).toBe(1);
+    expect(await optimizer.registerTemplate('t', { template: 'one {{x}}', variables: ['x'], labels: ['staging'] })).toBe(1);
+    expect((await optimizer.getPrompt('t', { variables: { x: 'a' }, label: 'staging' })).selection.version).toBe(1);
+    // Any difference (content, variables, description, tags) is a new version.
+    expect(await optimizer.registerTemplate('t', { template: 'one {{x}}', variables: ['x'], tags: ['v'] })).toBe(2);
+    expect(await optimizer.registerTemplate('t', { template: 'one {{x}}', variables: ['x'], tags: ['v'], description: 'd' })).toBe(3);
+    expect(await optimizer.registerTemplate('t', { template: 'one! {{x}}', variables: ['x'], tags: ['v'], description: 'd' })).toBe(4);
+    expect(await optimizer.listVersions('t')).toHaveLength(4);
+  });
+
   it('rejects unknown templates and labels, and names a missing or extra variable', async () => {
     const { optimizer } = make();
     await expect(optimizer.getPrompt('nope')).rejects.toThrow('Unknown prompt template "nope"');
