@@ -1,4 +1,4 @@
-import { defineScript } from '../core/define-script.js';
+import { defineScript, runPipeline } from '../core/define-script.js';
 import { Keyspace } from '../core/keyspace.js';
 import type { RedisClient } from '../core/redis-connection.js';
 import recordSentSource from './lua/record-sent.lua';
@@ -62,6 +62,8 @@ export class EmailStore {
   private readonly redis: RedisClient;
   private readonly keys: Keyspace;
   private readonly messageTtlMs: number;
+  private pendingSent: { messageId: string; template: string | undefined; tags: readonly string[]; at: number }[] = [];
+  private scheduledSent: Promise<void> | undefined;
 
   constructor(options: EmailStoreOptions) {
     this.redis = options.redis;
@@ -88,6 +90,49 @@ export class EmailStore {
   /** Frees `key` after a failed send, so a retry may send. */
   async releaseIdempotency(key: string): Promise<void> {
     await this.redis.del(this.keys.key('idem', key));
+  }
+
+  /**
+   * {@link claimIdempotency} for many keys in one round trip (two when some are taken), so a
+   * retried batch skips every recipient already sent.
+   */
+  async claimIdempotencyMany(entries: readonly { key: string; messageId: string }[], lockMs: number): Promise<IdempotencyClaim[]> {
+    if (entries.length === 0) return [];
+    const pipeline = this.redis.pipeline();
+    for (const entry of entries) pipeline.set(this.keys.key('idem', entry.key), JSON.stringify({ state: 'pending', messageId: entry.messageId }), 'PX', lockMs, 'NX');
+    const replies = (await pipeline.exec()) ?? [];
+    const claims: (IdempotencyClaim | undefined)[] = entries.map((_, index) => {
+      const [error, value] = replies[index] ?? [new Error('no reply from Redis'), undefined];
+      if (error !== null) throw error;
+      return value === 'OK' ? { state: 'claimed' } : undefined;
+    });
+    const taken = claims.flatMap((claim, index) => (claim === undefined ? [index] : []));
+    if (taken.length > 0) {
+      const values = await this.redis.mget(...taken.map((index) => this.keys.key('idem', (entries[index] as { key: string }).key)));
+      await Promise.all(
+        taken.map(async (index, position) => {
+          const raw = values[position];
+          const entry = entries[index] as { key: string; messageId: string };
+          // Expired between the two round trips: try once more on its own.
+          claims[index] = raw === null || raw === undefined ? await this.claimIdempotency(entry.key, entry.messageId, lockMs) : (JSON.parse(raw) as IdempotencyClaim);
+        }),
+      );
+    }
+    return claims as IdempotencyClaim[];
+  }
+
+  /** {@link completeIdempotency} for many keys in one round trip. */
+  async completeIdempotencyMany(entries: readonly { key: string; result: SendEmailResult }[], ttlMs: number): Promise<void> {
+    if (entries.length === 0) return;
+    const pipeline = this.redis.pipeline();
+    for (const entry of entries) pipeline.set(this.keys.key('idem', entry.key), JSON.stringify({ state: 'sent', result: entry.result }), 'PX', ttlMs);
+    await pipeline.exec();
+  }
+
+  /** {@link releaseIdempotency} for many keys in one command. */
+  async releaseIdempotencyMany(keys: readonly string[]): Promise<void> {
+    if (keys.length === 0) return;
+    await this.redis.del(...keys.map((key) => this.keys.key('idem', key)));
   }
 
   /** Adds an address to the suppression list (lower-cased). */
@@ -121,18 +166,55 @@ export class EmailStore {
 
   /** Records a sent message: its metadata for later events, and the `sent` counters. */
   async recordSent(info: { messageId: string; template: string | undefined; tags: readonly string[]; at: number }): Promise<void> {
-    const fields = ['all:sent'];
-    if (info.template !== undefined) fields.push(`template:${info.template}:sent`);
-    for (const tag of info.tags) fields.push(`tag:${tag}:sent`);
-    await recordSentScript.run(
+    await recordSentScript.run(this.redis, this.recordSentKeys(info), this.recordSentArgs(info));
+  }
+
+  /** {@link recordSent} for many messages in one round trip. */
+  async recordSentMany(infos: readonly { messageId: string; template: string | undefined; tags: readonly string[]; at: number }[]): Promise<void> {
+    const results = await runPipeline(
       this.redis,
-      [this.keys.key('msg', info.messageId), this.keys.key('stats', dayKey(info.at))],
-      [info.template ?? '', info.tags.join(','), info.at, this.messageTtlMs, STATS_TTL_S, ...fields],
+      infos.map((info) => ({ script: recordSentScript, keys: this.recordSentKeys(info), args: this.recordSentArgs(info) })),
     );
+    const failed = results.find((result): result is Error => result instanceof Error);
+    if (failed !== undefined) throw failed;
+  }
+
+  private recordSentKeys(info: { messageId: string; at: number }): string[] {
+    return [this.keys.key('msg', info.messageId), this.keys.key('stats', dayKey(info.at))];
+  }
+
+  private recordSentArgs(info: { template: string | undefined; tags: readonly string[]; at: number }): (string | number)[] {
+    const args: (string | number)[] = [info.template ?? '', info.tags.join(','), info.at, this.messageTtlMs, STATS_TTL_S, 'all:sent'];
+    if (info.template !== undefined) args.push(`template:${info.template}:sent`);
+    for (const tag of info.tags) args.push(`tag:${tag}:sent`);
+    return args;
+  }
+
+  /**
+   * {@link recordSent}, gathered with the other sends that finish in the same event-loop turn
+   * and written in one pipeline. Reads of this store wait for it, so they always see it.
+   */
+  recordSentSoon(info: { messageId: string; template: string | undefined; tags: readonly string[]; at: number }): Promise<void> {
+    this.pendingSent.push(info);
+    this.scheduledSent ??= new Promise<void>((resolve, reject) => {
+      setImmediate(() => {
+        const batch = this.pendingSent;
+        this.pendingSent = [];
+        this.scheduledSent = undefined;
+        this.recordSentMany(batch).then(resolve, reject);
+      });
+    });
+    return this.scheduledSent;
+  }
+
+  /** Waits for sends gathered by {@link recordSentSoon} to be written (errors are the senders' to report). */
+  async flush(): Promise<void> {
+    await this.scheduledSent?.catch(() => undefined);
   }
 
   /** Message metadata, when still kept. */
   async getMessage(messageId: string): Promise<{ template: string | undefined; tags: string[]; status: string } | undefined> {
+    await this.flush();
     const meta = await this.redis.hgetall(this.keys.key('msg', messageId));
     if (meta['status'] === undefined) return undefined;
     return {
@@ -163,6 +245,7 @@ export class EmailStore {
 
   /** Counters per template, tag and day between two instants (inclusive days, UTC). */
   async getStats(fromMs: number, toMs: number): Promise<EmailStats> {
+    await this.flush();
     const stats: EmailStats = { total: emptyCounts(), byTemplate: {}, byTag: {}, byDay: {} };
     const days: string[] = [];
     for (let day = Math.floor(fromMs / DAY_MS); day <= Math.floor(toMs / DAY_MS) && days.length < 400; day++) {
@@ -212,6 +295,10 @@ function emptyCounts(): EmailCounts {
   return { sent: 0, delivered: 0, bounced: 0, opened: 0, clicked: 0, complained: 0, unsubscribed: 0 };
 }
 
+let cachedDay = { index: Number.NaN, key: '' };
+
 function dayKey(ms: number): string {
-  return new Date(ms).toISOString().slice(0, 10);
+  const index = Math.floor(ms / DAY_MS);
+  if (index !== cachedDay.index) cachedDay = { index, key: new Date(index * DAY_MS).toISOString().slice(0, 10) };
+  return cachedDay.key;
 }

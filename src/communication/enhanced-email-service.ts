@@ -14,9 +14,10 @@ import { ValidationError } from '../core/validation-error.js';
 import { EmailError } from './email-error.js';
 import { EMAIL_SEND_JOB, type EmailJobQueue, type EmailSendJobData } from './email-job-queue.js';
 import { EmailProviderError } from './email-provider-error.js';
+import { EmailMetrics, type MetricsRegistry } from './email-metrics.js';
 import { EmailStore, type EmailStats, type SuppressionReason } from './email-store.js';
 import { parseEmailAddress, parseEmailAddressList, domainOf } from './parse-email-address.js';
-import type { EmailProvider } from './providers/email-provider.js';
+import type { EmailBatchEntryResult, EmailBatchRecipient, EmailProvider } from './providers/email-provider.js';
 import { rewriteLinks } from './rewrite-links.js';
 import { assertHeaderSafe, validateAttachments, validateHeaders } from './safe-headers.js';
 import { TemplateError } from './template-error.js';
@@ -113,6 +114,11 @@ export interface EnhancedEmailServiceOptions {
   jobAttempts?: number;
   /** How often a queued message may be re-enqueued because of a rate limit before the job fails. Default 100. */
   maxDeferrals?: number;
+  /**
+   * A prom-client `Registry` (e.g. `performanceMonitor.registry`) to register the email metrics
+   * on; see {@link EmailMetrics} for the series. Default none (no metrics).
+   */
+  metricsRegistry?: MetricsRegistry;
   logger?: Logger;
   clock?: Clock;
   /** `fetch` for URL attachments and SNS certificates. Default `globalThis.fetch`. */
@@ -128,7 +134,11 @@ export interface BulkRecipient {
 
 /** Options of {@link EnhancedEmailService.sendBulk}. */
 export interface SendBulkOptions {
-  /** Messages sent concurrently per batch. Default 50. */
+  /**
+   * Messages sent concurrently per batch; with provider batching, recipients per provider
+   * request (capped at the provider's `maxBatchSize`). Default 50, or the provider's
+   * `maxBatchSize` with provider batching.
+   */
   batchSize?: number;
   /** Data shared by every recipient. */
   data?: Readonly<Record<string, unknown>>;
@@ -141,12 +151,16 @@ export interface SendBulkOptions {
   /** Called after each batch. */
   onProgress?: (progress: BulkProgress) => void;
   /**
-   * Send each batch in one provider request (SendGrid: up to 1,000 personalizations), when the
-   * first provider supports it. Every recipient gets the same content (no per-recipient `data`,
-   * no click/open tracking); each still gets its own message id and List-Unsubscribe header.
-   * Default `false`.
+   * Send each batch in one provider request when the first provider supports it (SendGrid:
+   * 1,000 personalizations; Mailgun: 1,000 recipients with `recipient-variables`; SES:
+   * SendBulkEmail with 50 destinations). Every recipient gets the same content (no
+   * per-recipient `data`, no click/open tracking); each still gets its own message id,
+   * idempotency key and List-Unsubscribe header. `'auto'` batches only when that changes
+   * nothing for the recipients: the provider supports it, no recipient has its own `data`, and
+   * click/open tracking is off. `true` requires batching (a `ValidationError` when impossible);
+   * `false` sends one message per recipient. Default `'auto'`.
    */
-  providerBatching?: boolean;
+  providerBatching?: boolean | 'auto';
 }
 
 /** Progress of a bulk send. */
@@ -240,6 +254,7 @@ export class EnhancedEmailService extends EventEmitter<EnhancedEmailServiceEvent
   private readonly sendgridWebhook: SendGridWebhookVerifier | undefined;
   private readonly mailgunWebhook: MailgunWebhookVerifier | undefined;
   private readonly snsWebhook: SnsWebhookVerifier | undefined;
+  private readonly metrics: EmailMetrics | undefined;
 
   constructor(options: EnhancedEmailServiceOptions) {
     super();
@@ -257,6 +272,7 @@ export class EnhancedEmailService extends EventEmitter<EnhancedEmailServiceEvent
     this.policy = { allowFileAttachments: options.allowFileAttachments ?? false, allowUrlAttachments: options.allowUrlAttachments ?? false };
     this.templateDefaults = { ...options.templateDefaults };
     this.queue = options.queue;
+    this.metrics = options.metricsRegistry === undefined ? undefined : EmailMetrics.for(options.metricsRegistry);
     const prefix = options.prefix ?? 'uxflow';
 
     const breakerOptions = options.circuitBreaker;
@@ -346,8 +362,10 @@ export class EnhancedEmailService extends EventEmitter<EnhancedEmailServiceEvent
    */
   async sendBulk(recipients: readonly (BulkRecipient | EmailAddressInput)[], template: string, options: SendBulkOptions = {}): Promise<BulkSendResult> {
     if (!this.templates.has(template)) throw new TemplateError(`Unknown email template "${template}"`, { template });
+    if (options.batchSize !== undefined && (!Number.isInteger(options.batchSize) || options.batchSize < 1 || options.batchSize > 1000)) {
+      throw new ValidationError('batchSize', 'must be an integer from 1 to 1000');
+    }
     const batchSize = options.batchSize ?? 50;
-    if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > 1000) throw new ValidationError('batchSize', 'must be an integer from 1 to 1000');
     const entries = recipients.map((entry, index) => {
       const isBulk = typeof entry === 'object' && 'to' in entry;
       const to = parseEmailAddress(isBulk ? entry.to : entry, `recipients[${index}]`);
@@ -357,13 +375,16 @@ export class EnhancedEmailService extends EventEmitter<EnhancedEmailServiceEvent
     const results: SendEmailResult[] = [];
     const skipped: string[] = [];
     const failures: { to: string; error: Error }[] = [];
-    if (options.providerBatching === true) {
-      await this.sendBulkBatched(entries, template, options, batchSize, { progress, results, skipped, failures });
+    const batchProvider = this.batchProvider(entries, options.providerBatching ?? 'auto');
+    if (batchProvider !== undefined) {
+      const size = Math.min(options.batchSize ?? batchProvider.maxBatchSize ?? 1000, batchProvider.maxBatchSize ?? 1000);
+      await this.sendBulkBatched(entries, template, options, size, { progress, results, skipped, failures });
       return { ...progress, results, skipped, failures };
     }
     for (let start = 0; start < entries.length; start += batchSize) {
       const batch = entries.slice(start, start + batchSize);
       const suppressed = await this.store.suppressedAmong(batch.map((entry) => entry.to.address));
+      this.metrics?.suppressed(template, suppressed.size);
       const outcomes = await Promise.allSettled(
         batch.map(async (entry) => {
           if (suppressed.has(entry.to.address.toLowerCase())) return undefined;
@@ -511,6 +532,7 @@ export class EnhancedEmailService extends EventEmitter<EnhancedEmailServiceEvent
     const reason: SuppressionReason | undefined =
       event.type === 'complained' ? 'complaint' : event.type === 'unsubscribed' ? 'unsubscribe' : event.type === 'bounced' && event.bounce === 'hard' ? 'hard-bounce' : undefined;
     if (reason !== undefined && event.recipient !== undefined) await this.store.suppress(event.recipient, reason, event.timestamp);
+    this.metrics?.event(event.type, event.source);
     this.safeEmit('event', event);
     return true;
   }
@@ -521,16 +543,27 @@ export class EnhancedEmailService extends EventEmitter<EnhancedEmailServiceEvent
     if (this.ownsRedis) await closeRedisConnection({ client: this.redis, owned: true });
   });
 
+  /** The provider bulk mail is batched on, or `undefined` to send one message per recipient. */
+  private batchProvider(entries: readonly { data: unknown }[], mode: boolean | 'auto'): EmailProvider | undefined {
+    if (mode === false) return undefined;
+    const provider = this.providers[0] as EmailProvider;
+    const perRecipientData = entries.some((entry) => entry.data !== undefined);
+    const tracked = this.tracking !== undefined && (this.tracking.clicks || this.tracking.opens);
+    if (mode === true) {
+      if (provider.sendBatch === undefined) throw new ValidationError('providerBatching', `is not supported by the "${provider.name}" provider`);
+      if (perRecipientData) throw new ValidationError('providerBatching', 'needs the same data for every recipient');
+      return provider;
+    }
+    return provider.sendBatch === undefined || perRecipientData || tracked ? undefined : provider;
+  }
+
   private async sendBulkBatched(
     entries: readonly { index: number; to: EmailAddress; data: Readonly<Record<string, unknown>> | undefined }[],
     template: string,
     options: SendBulkOptions,
-    batchSize: number,
+    size: number,
     out: { progress: BulkProgress; results: SendEmailResult[]; skipped: string[]; failures: { to: string; error: Error }[] },
   ): Promise<void> {
-    const provider = this.providers[0] as EmailProvider;
-    if (provider.sendBatch === undefined) throw new ValidationError('providerBatching', `is not supported by the "${provider.name}" provider`);
-    if (entries.some((entry) => entry.data !== undefined)) throw new ValidationError('providerBatching', 'needs the same data for every recipient');
     const first = entries[0];
     if (first === undefined) return;
     const content = await this.prepare({
@@ -543,73 +576,169 @@ export class EnhancedEmailService extends EventEmitter<EnhancedEmailServiceEvent
       ...(options.tags === undefined ? {} : { tags: options.tags }),
     });
     const withUnsubscribe = (options.listUnsubscribe ?? true) && this.tracking !== undefined;
-    const size = Math.min(batchSize, provider.maxBatchSize ?? batchSize);
-    for (let start = 0; start < entries.length; start += size) {
-      const chunk = entries.slice(start, start + size);
+    for (const chunk of uniqueChunks(entries, size)) {
       const suppressed = await this.store.suppressedAmong(chunk.map((entry) => entry.to.address));
-      const active: { index: number; to: EmailAddress; key: string | undefined }[] = [];
+      const active: { index: number; to: EmailAddress; key: string | undefined; messageId: string }[] = [];
       for (const entry of chunk) {
         out.progress.done++;
         if (suppressed.has(entry.to.address.toLowerCase())) {
           out.progress.suppressed++;
           out.skipped.push(entry.to.address);
         } else {
-          active.push({ index: entry.index, to: entry.to, key: options.idempotencyKey === undefined ? undefined : `${options.idempotencyKey}:${entry.index}` });
+          const key = options.idempotencyKey === undefined ? undefined : `${options.idempotencyKey}:${entry.index}`;
+          active.push({ index: entry.index, to: entry.to, key, messageId: randomUUID() });
         }
       }
-      const claimed: typeof active = [];
-      await Promise.all(
-        active.map(async (entry) => {
-          if (entry.key === undefined) return void claimed.push(entry);
-          const claim = await this.store.claimIdempotency(entry.key, 'batch', this.sendLockMs);
-          if (claim.state === 'claimed') claimed.push(entry);
-          else if (claim.state === 'sent') {
-            out.progress.sent++;
-            out.results.push({ ...claim.result, status: 'duplicate' });
-          } else {
-            out.progress.failed++;
-            out.failures.push({ to: entry.to.address, error: new EmailError(`A send with idempotency key "${entry.key}" is already in flight`, []) });
-          }
-        }),
-      );
-      if (claimed.length > 0) {
-        const recipients = claimed.map((entry) => {
-          const messageId = randomUUID();
-          return { messageId, to: entry.to, key: entry.key, headers: withUnsubscribe ? this.unsubscribeHeaders(entry.to.address, 'default', messageId).headers : {} };
-        });
-        try {
-          await this.checkBatchLimits(content.from.address, recipients.map((recipient) => recipient.to.address));
-          const outcome = await provider.sendBatch({ content, recipients });
-          const now = this.clock.now();
-          for (const recipient of recipients) {
-            const result: SendEmailResult = {
-              messageId: recipient.messageId,
-              status: 'sent',
-              provider: outcome.provider,
-              providerMessageId: outcome.providerMessageId,
-              accepted: [recipient.to.address],
-              rejected: [],
-              suppressed: [],
-            };
-            out.progress.sent++;
-            out.results.push(result);
-            if (recipient.key !== undefined) await this.store.completeIdempotency(recipient.key, result, this.idempotencyTtlMs);
-            this.store.recordSent({ messageId: recipient.messageId, template, tags: content.tags, at: now }).catch((error: unknown) => this.emitError(error));
-          }
-        } catch (error) {
-          for (const recipient of recipients) {
-            out.progress.failed++;
-            out.failures.push({ to: recipient.to.address, error: error instanceof Error ? error : new Error(String(error)) });
-            if (recipient.key !== undefined) await this.store.releaseIdempotency(recipient.key).catch((cause: unknown) => this.emitError(cause));
-          }
+      this.metrics?.suppressed(template, suppressed.size);
+      // Idempotency keys of the whole chunk in one round trip: recipients a previous run already
+      // mailed come back as duplicates and are not sent again.
+      const keyed = active.filter((entry): entry is typeof entry & { key: string } => entry.key !== undefined);
+      const claims = await this.store.claimIdempotencyMany(keyed, this.sendLockMs);
+      const refused = new Set<string>();
+      keyed.forEach((entry, position) => {
+        const claim = claims[position];
+        if (claim === undefined || claim.state === 'claimed') return;
+        refused.add(entry.key);
+        if (claim.state === 'sent') {
+          out.progress.sent++;
+          out.results.push({ ...claim.result, status: 'duplicate' });
+        } else {
+          out.progress.failed++;
+          out.failures.push({ to: entry.to.address, error: new EmailError(`A send with idempotency key "${entry.key}" is already in flight`, []) });
         }
-      }
+      });
+      const claimed = active.filter((entry) => entry.key === undefined || !refused.has(entry.key));
+      if (claimed.length > 0) await this.sendChunk(content, claimed, withUnsubscribe, out);
       try {
         options.onProgress?.({ ...out.progress });
       } catch (error) {
         this.emitError(error);
       }
     }
+  }
+
+  private async sendChunk(
+    content: OutgoingEmail,
+    claimed: readonly { to: EmailAddress; key: string | undefined; messageId: string }[],
+    withUnsubscribe: boolean,
+    out: { progress: BulkProgress; results: SendEmailResult[]; failures: { to: string; error: Error }[] },
+  ): Promise<void> {
+    const recipients: EmailBatchRecipient[] = claimed.map((entry) => ({
+      messageId: entry.messageId,
+      to: entry.to,
+      headers: withUnsubscribe ? this.unsubscribeHeaders(entry.to.address, 'default', entry.messageId).headers : {},
+    }));
+    let outcome: { provider: string; entries: readonly EmailBatchEntryResult[] };
+    try {
+      await this.checkBatchLimits(content.from.address, recipients.map((recipient) => recipient.to.address));
+      outcome = await this.sendBatchWithFailover(content, recipients);
+    } catch (error) {
+      const failure = error instanceof Error ? error : new Error(String(error));
+      for (const entry of claimed) {
+        out.progress.failed++;
+        out.failures.push({ to: entry.to.address, error: failure });
+      }
+      await this.store.releaseIdempotencyMany(claimed.flatMap((entry) => (entry.key === undefined ? [] : [entry.key]))).catch((cause: unknown) => this.emitError(cause));
+      return;
+    }
+    const now = this.clock.now();
+    const completed: { key: string; result: SendEmailResult }[] = [];
+    const released: string[] = [];
+    const sent: { messageId: string; template: string | undefined; tags: readonly string[]; at: number }[] = [];
+    claimed.forEach((entry, index) => {
+      const result = outcome.entries[index];
+      if (result?.status !== 'accepted') {
+        const error = result?.error ?? new EmailProviderError(outcome.provider, 'transient', 'no result for this recipient');
+        out.progress.failed++;
+        out.failures.push({ to: entry.to.address, error: new EmailError(`Email ${entry.messageId} was not sent: ${error.message}`, [error]) });
+        if (entry.key !== undefined) released.push(entry.key);
+        return;
+      }
+      const sendResult: SendEmailResult = {
+        messageId: entry.messageId,
+        status: 'sent',
+        provider: outcome.provider,
+        providerMessageId: result.providerMessageId,
+        accepted: [entry.to.address],
+        rejected: [],
+        suppressed: [],
+      };
+      out.progress.sent++;
+      out.results.push(sendResult);
+      if (entry.key !== undefined) completed.push({ key: entry.key, result: sendResult });
+      sent.push({ messageId: entry.messageId, template: content.template, tags: content.tags, at: now });
+      if (this.listenerCount('sent') > 0) this.safeEmit('sent', sendResult, { ...content, messageId: entry.messageId, to: [entry.to], cc: [], bcc: [] });
+    });
+    this.metrics?.sent(outcome.provider, content.template, sent.length);
+    this.metrics?.failed(outcome.provider, content.template, claimed.length - sent.length);
+    await Promise.all([
+      this.store.completeIdempotencyMany(completed, this.idempotencyTtlMs),
+      this.store.releaseIdempotencyMany(released),
+      this.store.recordSentMany(sent),
+    ]).catch((error: unknown) => this.emitError(error));
+  }
+
+  /**
+   * One batch through the providers in order: a provider with `sendBatch` takes the batch in
+   * requests of its `maxBatchSize`; one without gets a message per recipient. A transient
+   * failure of a whole request moves on to the next provider, a permanent one stops.
+   */
+  private async sendBatchWithFailover(content: OutgoingEmail, recipients: readonly EmailBatchRecipient[]): Promise<{ provider: string; entries: readonly EmailBatchEntryResult[] }> {
+    const attempts: EmailProviderError[] = [];
+    for (const [index, provider] of this.providers.entries()) {
+      const breaker = this.breakers[index];
+      const permit = breaker?.tryAcquire();
+      if (breaker !== undefined && permit === undefined) {
+        attempts.push(new EmailProviderError(provider.name, 'transient', 'circuit open; skipped', { rawCode: 'CIRCUIT_OPEN' }));
+        continue;
+      }
+      const started = performance.now();
+      try {
+        const entries = await this.sendBatchTo(provider, content, recipients);
+        permit?.success();
+        this.metrics?.sendDuration(provider.name, performance.now() - started);
+        return { provider: provider.name, entries };
+      } catch (error) {
+        const failure = EmailProviderError.isInstance(error)
+          ? error
+          : new EmailProviderError(provider.name, 'transient', error instanceof Error ? error.message : String(error), { cause: error });
+        permit?.failure(failure);
+        attempts.push(failure);
+        this.metrics?.providerFailure(provider.name, failure.failure);
+        this.logger.warn({ recipients: recipients.length, provider: provider.name, failure: failure.failure, rawCode: failure.rawCode }, 'email provider failed a batch');
+        if (failure.failure === 'permanent') break;
+      }
+    }
+    throw new EmailError(`Batch of ${recipients.length} was not sent: ${attempts.map((attempt) => attempt.message).join('; ')}`, attempts);
+  }
+
+  private async sendBatchTo(provider: EmailProvider, content: OutgoingEmail, recipients: readonly EmailBatchRecipient[]): Promise<EmailBatchEntryResult[]> {
+    if (provider.sendBatch !== undefined) {
+      const max = provider.maxBatchSize ?? recipients.length;
+      const entries: EmailBatchEntryResult[] = [];
+      for (let start = 0; start < recipients.length; start += max) {
+        const part = recipients.slice(start, start + max);
+        const result = await provider.sendBatch({ content, recipients: part });
+        entries.push(...part.map((_, index) => result.entries[index] ?? { status: 'rejected' as const, error: new EmailProviderError(provider.name, 'transient', 'no result for this recipient') }));
+      }
+      return entries;
+    }
+    const outcomes = await Promise.allSettled(
+      recipients.map((recipient) =>
+        provider.send({ ...content, messageId: recipient.messageId, to: [recipient.to], cc: [], bcc: [], headers: { ...content.headers, ...recipient.headers } }),
+      ),
+    );
+    // Every copy failed the same way: treat it as the provider failing (so failover applies).
+    const firstError = outcomes[0]?.status === 'rejected' ? (outcomes[0].reason as unknown) : undefined;
+    if (firstError instanceof Error && outcomes.every((outcome) => outcome.status === 'rejected')) throw firstError;
+    return outcomes.map((outcome) =>
+      outcome.status === 'fulfilled'
+        ? { status: 'accepted' as const, providerMessageId: outcome.value.providerMessageId }
+        : {
+            status: 'rejected' as const,
+            error: EmailProviderError.isInstance(outcome.reason) ? outcome.reason : new EmailProviderError(provider.name, 'transient', String(outcome.reason), { cause: outcome.reason }),
+          },
+    );
   }
 
   private async checkBatchLimits(from: string, recipients: readonly string[]): Promise<void> {
@@ -620,7 +749,12 @@ export class EnhancedEmailService extends EventEmitter<EnhancedEmailServiceEvent
       for (const address of recipients) counts.set(domainOf(address), (counts.get(domainOf(address)) ?? 0) + 1);
       for (const [domain, count] of counts) checks.push(this.domainLimiter.consumeOrThrow(`domain:${domain}`, count));
     }
-    await Promise.all(checks);
+    try {
+      await Promise.all(checks);
+    } catch (error) {
+      if (RateLimitError.isInstance(error)) this.metrics?.rateLimited(error.key, error.retryAfterMs);
+      throw error;
+    }
   }
 
   private unsubscribeHeaders(recipient: string, list: string, messageId: string): { url: string; headers: Record<string, string> } {
@@ -729,12 +863,16 @@ export class EnhancedEmailService extends EventEmitter<EnhancedEmailServiceEvent
     ]);
     const keep = (list: readonly EmailAddress[]): EmailAddress[] => list.filter((entry) => !suppressedSet.has(entry.address.toLowerCase()));
     const message: OutgoingEmail = { ...prepared, to: keep(prepared.to), cc: keep(prepared.cc), bcc: keep(prepared.bcc) };
-    const suppressed = all.filter((entry) => suppressedSet.has(entry.address.toLowerCase())).map((entry) => entry.address);
+    const suppressed = suppressedSet.size === 0 ? [] : all.filter((entry) => suppressedSet.has(entry.address.toLowerCase())).map((entry) => entry.address);
+    this.metrics?.suppressed(message.template, suppressed.length);
     if (message.to.length + message.cc.length + message.bcc.length === 0) {
       this.logger.info({ messageId: message.messageId, suppressed }, 'email not sent: every recipient is suppressed');
       return { messageId: message.messageId, status: 'suppressed', provider: undefined, providerMessageId: undefined, accepted: [], rejected: [], suppressed };
     }
-    if (limits !== undefined) throw limits.error;
+    if (limits !== undefined) {
+      if (RateLimitError.isInstance(limits.error)) this.metrics?.rateLimited(limits.error.key, limits.error.retryAfterMs);
+      throw limits.error;
+    }
     const outcome = await this.sendWithFailover(message);
     const result: SendEmailResult = {
       messageId: message.messageId,
@@ -745,10 +883,10 @@ export class EnhancedEmailService extends EventEmitter<EnhancedEmailServiceEvent
       rejected: outcome.rejected,
       suppressed,
     };
-    // Not awaited: the message is out; commands on one connection keep their order, so a later
-    // getStats() still sees it. Failures go to the 'error' event.
+    // Not awaited: the message is out. Gathered with the other sends of this event-loop turn into
+    // one pipeline; the store's reads wait for it. Failures go to the 'error' event.
     this.store
-      .recordSent({ messageId: message.messageId, template: message.template, tags: message.tags, at: this.clock.now() })
+      .recordSentSoon({ messageId: message.messageId, template: message.template, tags: message.tags, at: this.clock.now() })
       .catch((error: unknown) => this.emitError(error));
     this.safeEmit('sent', result, message);
     return result;
@@ -780,9 +918,12 @@ export class EnhancedEmailService extends EventEmitter<EnhancedEmailServiceEvent
         attempts.push(new EmailProviderError(provider.name, 'transient', 'circuit open; skipped', { rawCode: 'CIRCUIT_OPEN' }));
         continue;
       }
+      const started = performance.now();
       try {
         const result = await provider.send(message);
         permit?.success();
+        this.metrics?.sendDuration(provider.name, performance.now() - started);
+        this.metrics?.sent(provider.name, message.template);
         return result;
       } catch (error) {
         const failure = EmailProviderError.isInstance(error)
@@ -790,11 +931,13 @@ export class EnhancedEmailService extends EventEmitter<EnhancedEmailServiceEvent
           : new EmailProviderError(provider.name, 'transient', error instanceof Error ? error.message : String(error), { cause: error });
         permit?.failure(failure);
         attempts.push(failure);
+        this.metrics?.providerFailure(provider.name, failure.failure);
         this.logger.warn({ messageId: message.messageId, provider: provider.name, failure: failure.failure, rawCode: failure.rawCode }, 'email provider failed');
         if (failure.failure === 'permanent') break;
       }
     }
     const error = new EmailError(`Email ${message.messageId} was not sent: ${attempts.map((attempt) => attempt.message).join('; ')}`, attempts);
+    this.metrics?.failed(attempts.at(-1)?.provider ?? 'none', message.template);
     this.safeEmit('failed', error, message);
     throw error;
   }
@@ -987,3 +1130,31 @@ function serializableAttachments(attachments: readonly EmailAttachment[] | undef
   };
 }
 
+
+/** Splits `entries` into chunks of at most `size` with no address twice in a chunk (batch APIs key recipients by address). */
+function uniqueChunks<T extends { to: EmailAddress }>(entries: readonly T[], size: number): T[][] {
+  const chunks: T[][] = [];
+  let pending = [...entries];
+  while (pending.length > 0) {
+    const later: T[] = [];
+    let chunk: T[] = [];
+    let seen = new Set<string>();
+    for (const entry of pending) {
+      const address = entry.to.address.toLowerCase();
+      if (seen.has(address)) {
+        later.push(entry);
+        continue;
+      }
+      seen.add(address);
+      chunk.push(entry);
+      if (chunk.length === size) {
+        chunks.push(chunk);
+        chunk = [];
+        seen = new Set();
+      }
+    }
+    if (chunk.length > 0) chunks.push(chunk);
+    pending = later;
+  }
+  return chunks;
+}

@@ -36,6 +36,8 @@ export type { EmailFailureClass, EmailProviderErrorOptions } from './email-provi
 export { TemplateError } from './template-error.js';
 export { WebhookError } from './webhooks/webhook-error.js';
 
+export { EMAIL_DURATION_BUCKETS_SECONDS, EmailMetrics } from './email-metrics.js';
+export type { MetricsRegistry } from './email-metrics.js';
 export { EmailStore } from './email-store.js';
 export type { EmailCounts, EmailStats, EmailStoreOptions, IdempotencyClaim, Suppression, SuppressionReason } from './email-store.js';
 export { domainOf, parseEmailAddress, parseEmailAddressList } from './parse-email-address.js';
@@ -46,7 +48,7 @@ export type { TrackingTokenKind } from './tracking-signer.js';
 export { rewriteLinks } from './rewrite-links.js';
 export type { RewriteLinksOptions } from './rewrite-links.js';
 
-export type { EmailBatch, EmailProvider } from './providers/email-provider.js';
+export type { EmailBatch, EmailBatchEntryResult, EmailBatchRecipient, EmailBatchResult, EmailProvider } from './providers/email-provider.js';
 export { createEmailProviders, EMAIL_ENV } from './providers/create-email-providers.js';
 export type { EmailProviderName, EmailProviderSettings } from './providers/create-email-providers.js';
 export { SmtpProvider, classifySmtpError } from './providers/smtp-provider.js';

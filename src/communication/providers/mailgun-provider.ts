@@ -2,7 +2,7 @@ import { loadOptional } from '../../core/load-optional.js';
 import { ValidationError } from '../../core/validation-error.js';
 import { EmailProviderError } from '../email-provider-error.js';
 import type { EmailAddress, OutgoingEmail, ProviderSendResult } from '../types.js';
-import type { EmailProvider } from './email-provider.js';
+import type { EmailBatch, EmailBatchResult, EmailProvider } from './email-provider.js';
 import { recipientsOf } from './mime-message.js';
 
 /** Options of {@link MailgunProvider}. */
@@ -24,7 +24,8 @@ interface MailgunMessages {
 /**
  * Mailgun through `mailgun.js` (an optional peer, loaded on first send). Our message id travels
  * as the user variable `uxflow_message_id`; tags become `o:tag`. HTTP 429/5xx are transient,
- * 400/401/403 permanent.
+ * 400/401/403 permanent. Bulk mail goes as batch sends of up to 1,000 recipients with
+ * `recipient-variables`.
  *
  * @example
  * ```ts
@@ -53,16 +54,51 @@ export class MailgunProvider implements EmailProvider {
     return this.messages;
   }
 
+  /** Most recipients per batch request (Mailgun's limit for `recipient-variables`). */
+  readonly maxBatchSize = 1000;
+
   async send(message: OutgoingEmail): Promise<ProviderSendResult> {
-    const messages = await this.load();
-    const data: Record<string, unknown> = {
-      from: format(message.from),
-      to: message.to.map(format),
-      subject: message.subject,
-      'v:uxflow_message_id': message.messageId,
-    };
+    const data = this.fields(message);
+    data['to'] = message.to.map(format);
+    data['v:uxflow_message_id'] = message.messageId;
     if (message.cc.length > 0) data['cc'] = message.cc.map(format);
     if (message.bcc.length > 0) data['bcc'] = message.bcc.map(format);
+    const id = await this.post(data);
+    return { provider: this.name, providerMessageId: id, accepted: recipientsOf(message), rejected: [] };
+  }
+
+  /**
+   * Batch sending: one request with every recipient in `to` and a `recipient-variables` JSON
+   * object keyed by address, so Mailgun sends each one an individual message. Per-recipient
+   * fields (our message id, List-Unsubscribe, …) are written as `%recipient.<key>%`, which
+   * Mailgun substitutes in headers and user variables as in the body.
+   */
+  async sendBatch(batch: EmailBatch): Promise<EmailBatchResult> {
+    if (batch.recipients.length === 0 || batch.recipients.length > this.maxBatchSize) {
+      throw new ValidationError('batch', `must hold 1 to ${this.maxBatchSize} recipients`);
+    }
+    const data = this.fields(batch.content);
+    const variables: Record<string, Record<string, string>> = {};
+    const perRecipient = new Set<string>();
+    for (const recipient of batch.recipients) for (const name of Object.keys(recipient.headers)) perRecipient.add(name);
+    for (const recipient of batch.recipients) {
+      const own: Record<string, string> = { uxflow_message_id: recipient.messageId };
+      // Every recipient needs every key, or Mailgun leaves the placeholder in place.
+      for (const name of perRecipient) own[`h:${name}`] = recipient.headers[name] ?? batch.content.headers[name] ?? '';
+      if (Object.hasOwn(variables, recipient.to.address)) throw new ValidationError('batch', `lists ${recipient.to.address} twice`);
+      variables[recipient.to.address] = own;
+    }
+    data['to'] = batch.recipients.map((recipient) => format(recipient.to));
+    data['v:uxflow_message_id'] = '%recipient.uxflow_message_id%';
+    for (const name of perRecipient) data[`h:${name}`] = `%recipient.h:${name}%`;
+    data['recipient-variables'] = JSON.stringify(variables);
+    const id = await this.post(data);
+    return { provider: this.name, entries: batch.recipients.map(() => ({ status: 'accepted' as const, providerMessageId: id })) };
+  }
+
+  /** Fields shared by single and batch sends (no recipients, no message id). */
+  private fields(message: OutgoingEmail): Record<string, unknown> {
+    const data: Record<string, unknown> = { from: format(message.from), subject: message.subject };
     if (message.text !== undefined) data['text'] = message.text;
     if (message.html !== undefined) data['html'] = message.html;
     if (message.replyTo !== undefined) data['h:Reply-To'] = format(message.replyTo);
@@ -74,9 +110,14 @@ export class MailgunProvider implements EmailProvider {
         data: typeof attachment.content === 'string' ? Buffer.from(attachment.content, attachment.encoding === 'base64' ? 'base64' : attachment.encoding === 'hex' ? 'hex' : 'utf8') : Buffer.from(attachment.content ?? new Uint8Array()),
       }));
     }
+    return data;
+  }
+
+  private async post(data: Record<string, unknown>): Promise<string | undefined> {
+    const messages = await this.load();
     try {
       const result = await messages.create(this.options.domain, data);
-      return { provider: this.name, providerMessageId: result.id?.replace(/^<|>$/g, ''), accepted: recipientsOf(message), rejected: [] };
+      return result.id?.replace(/^<|>$/g, '');
     } catch (error) {
       const info = (typeof error === 'object' && error !== null ? error : {}) as { status?: unknown; message?: unknown };
       const status = typeof info.status === 'number' ? info.status : undefined;

@@ -2,7 +2,7 @@ import { systemClock, type Clock } from '../../core/clock.js';
 import { ValidationError } from '../../core/validation-error.js';
 import type { EmailAddress, OutgoingEmail, ProviderSendResult } from '../types.js';
 import { httpFailure, networkFailure } from './classify-http-failure.js';
-import type { EmailBatch, EmailProvider } from './email-provider.js';
+import type { EmailBatch, EmailBatchResult, EmailProvider } from './email-provider.js';
 import { recipientsOf } from './mime-message.js';
 
 /** Options of {@link SendGridProvider}. */
@@ -53,7 +53,7 @@ export class SendGridProvider implements EmailProvider {
   }
 
   /** Up to 1,000 recipients in one request: one personalization each, with its own message id and headers. */
-  async sendBatch(batch: EmailBatch): Promise<ProviderSendResult> {
+  async sendBatch(batch: EmailBatch): Promise<EmailBatchResult> {
     if (batch.recipients.length === 0 || batch.recipients.length > this.maxBatchSize) {
       throw new ValidationError('batch', `must hold 1 to ${this.maxBatchSize} recipients`);
     }
@@ -64,7 +64,9 @@ export class SendGridProvider implements EmailProvider {
       custom_args: { uxflow_message_id: recipient.messageId },
       ...(Object.keys(recipient.headers).length > 0 ? { headers: { ...recipient.headers } } : {}),
     }));
-    return this.post(body, batch.recipients.map((recipient) => recipient.to.address));
+    const result = await this.post(body, []);
+    // SendGrid accepts or refuses the request as a whole; one X-Message-Id covers every personalization.
+    return { provider: this.name, entries: batch.recipients.map(() => ({ status: 'accepted' as const, providerMessageId: result.providerMessageId })) };
   }
 
   private async post(body: Record<string, unknown>, recipients: readonly string[]): Promise<ProviderSendResult> {

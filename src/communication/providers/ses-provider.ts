@@ -2,8 +2,8 @@ import MailComposer from 'nodemailer/lib/mail-composer';
 import { loadOptional } from '../../core/load-optional.js';
 import { ValidationError } from '../../core/validation-error.js';
 import { EmailProviderError } from '../email-provider-error.js';
-import type { OutgoingEmail, ProviderSendResult } from '../types.js';
-import type { EmailProvider } from './email-provider.js';
+import type { EmailAddress, OutgoingEmail, ProviderSendResult } from '../types.js';
+import type { EmailBatch, EmailBatchResult, EmailProvider } from './email-provider.js';
 import { recipientsOf, toMailOptions } from './mime-message.js';
 
 /** Options of {@link SesProvider}. */
@@ -21,9 +21,14 @@ export interface SesProviderOptions {
 }
 
 interface SesClientLike {
-  send(command: unknown): Promise<{ MessageId?: string }>;
+  send(command: unknown): Promise<{ MessageId?: string; BulkEmailEntryResults?: { Status?: string; Error?: string; MessageId?: string }[] }>;
   destroy(): void;
 }
+
+type Loaded = { client: SesClientLike; Command: new (input: unknown) => unknown; BulkCommand: new (input: unknown) => unknown };
+
+/** Per-entry statuses of SendBulkEmail worth another try later (or on another provider). */
+const TRANSIENT_BULK = new Set(['TRANSIENT_FAILURE', 'ACCOUNT_THROTTLED', 'ACCOUNT_DAILY_QUOTA_EXCEEDED', 'ACCOUNT_SENDING_PAUSED', 'CONFIGURATION_SET_SENDING_PAUSED', 'FAILED']);
 
 /**
  * Amazon SES through the AWS SDK v3 (`@aws-sdk/client-sesv2`, an optional peer loaded on first
@@ -37,13 +42,15 @@ interface SesClientLike {
  */
 export class SesProvider implements EmailProvider {
   readonly name = 'ses';
-  private client: Promise<{ client: SesClientLike; Command: new (input: unknown) => unknown }> | undefined;
+  private client: Promise<Loaded> | undefined;
+  /** Most destinations per SendBulkEmail call (the SES limit). */
+  readonly maxBatchSize = 50;
 
   constructor(private readonly options: SesProviderOptions) {
     if (typeof options.region !== 'string' || options.region === '') throw new ValidationError('ses.region', 'must be given (AWS_SES_REGION)');
   }
 
-  private load(): Promise<{ client: SesClientLike; Command: new (input: unknown) => unknown }> {
+  private load(): Promise<Loaded> {
     this.client ??= loadOptional('@aws-sdk/client-sesv2', 'The "ses" email provider', () => import('@aws-sdk/client-sesv2')).then((sdk) => ({
       client: new sdk.SESv2Client({
         region: this.options.region,
@@ -52,6 +59,7 @@ export class SesProvider implements EmailProvider {
         ...(this.options.credentials === undefined ? {} : { credentials: this.options.credentials }),
       }) as unknown as SesClientLike,
       Command: sdk.SendEmailCommand as unknown as new (input: unknown) => unknown,
+      BulkCommand: sdk.SendBulkEmailCommand as unknown as new (input: unknown) => unknown,
     }));
     return this.client;
   }
@@ -76,6 +84,80 @@ export class SesProvider implements EmailProvider {
     } catch (error) {
       throw classifySesError(error);
     }
+  }
+
+  /**
+   * SESv2 SendBulkEmail: up to 50 destinations per call. The shared content goes as an inline
+   * template (`TemplateContent`) without placeholders; each entry carries its own message id
+   * (tag `uxflow_message_id`) and headers (`ReplacementHeaders`). SES reports a status per entry.
+   * Content that SES would read as template syntax (`{{`) or that has attachments is sent as
+   * one raw message per recipient instead, so nothing is ever rendered differently.
+   */
+  async sendBatch(batch: EmailBatch): Promise<EmailBatchResult> {
+    if (batch.recipients.length === 0 || batch.recipients.length > this.maxBatchSize) {
+      throw new ValidationError('batch', `must hold 1 to ${this.maxBatchSize} recipients`);
+    }
+    const { content } = batch;
+    if (content.attachments.length > 0 || [content.subject, content.html ?? '', content.text ?? ''].some((part) => part.includes('{{'))) {
+      return this.sendEach(batch);
+    }
+    const { client, BulkCommand } = await this.load();
+    const headers = (record: Readonly<Record<string, string>>): { Name: string; Value: string }[] =>
+      Object.entries(record).map(([Name, Value]) => ({ Name, Value }));
+    const input = {
+      FromEmailAddress: sesAddress(content.from),
+      ...(content.replyTo === undefined ? {} : { ReplyToAddresses: [sesAddress(content.replyTo)] }),
+      DefaultContent: {
+        Template: {
+          TemplateContent: {
+            Subject: content.subject,
+            ...(content.html === undefined ? {} : { Html: content.html }),
+            ...(content.text === undefined ? {} : { Text: content.text }),
+          },
+          TemplateData: '{}',
+          ...(Object.keys(content.headers).length > 0 ? { Headers: headers(content.headers) } : {}),
+        },
+      },
+      BulkEmailEntries: batch.recipients.map((recipient) => ({
+        Destination: { ToAddresses: [sesAddress(recipient.to)] },
+        ReplacementTags: [{ Name: 'uxflow_message_id', Value: recipient.messageId }],
+        ...(Object.keys(recipient.headers).length > 0 ? { ReplacementHeaders: headers(recipient.headers) } : {}),
+      })),
+      ...(this.options.configurationSetName === undefined ? {} : { ConfigurationSetName: this.options.configurationSetName }),
+    };
+    let output: Awaited<ReturnType<SesClientLike['send']>>;
+    try {
+      output = await client.send(new BulkCommand(input));
+    } catch (error) {
+      throw classifySesError(error);
+    }
+    const results = output.BulkEmailEntryResults ?? [];
+    return {
+      provider: this.name,
+      entries: batch.recipients.map((_recipient, index) => {
+        const entry = results[index];
+        if (entry?.Status === 'SUCCESS') return { status: 'accepted' as const, providerMessageId: entry.MessageId };
+        const status = entry?.Status ?? 'MISSING_RESULT';
+        return {
+          status: 'rejected' as const,
+          error: new EmailProviderError(this.name, TRANSIENT_BULK.has(status) || entry === undefined ? 'transient' : 'permanent', `${status}: ${entry?.Error ?? 'no result for this entry'}`, { rawCode: status }),
+        };
+      }),
+    };
+  }
+
+  private async sendEach(batch: EmailBatch): Promise<EmailBatchResult> {
+    const entries = await Promise.all(
+      batch.recipients.map(async (recipient) => {
+        try {
+          const result = await this.send({ ...batch.content, messageId: recipient.messageId, to: [recipient.to], cc: [], bcc: [], headers: { ...batch.content.headers, ...recipient.headers } });
+          return { status: 'accepted' as const, providerMessageId: result.providerMessageId };
+        } catch (error) {
+          return { status: 'rejected' as const, error: error as EmailProviderError };
+        }
+      }),
+    );
+    return { provider: this.name, entries };
   }
 
   async close(): Promise<void> {
@@ -104,4 +186,10 @@ function classifySesError(error: unknown): EmailProviderError {
     rawCode: status ?? name,
     cause: error,
   });
+}
+
+/** An address for the SES API: with its display name when that is plain ASCII (else SES wants MIME encoded-words). */
+function sesAddress(address: EmailAddress): string {
+  if (address.name === '' || !/^[\x20-\x7e]+$/.test(address.name)) return address.address;
+  return `"${address.name.replace(/["\\]/g, '\\$&')}" <${address.address}>`;
 }

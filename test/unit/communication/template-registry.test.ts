@@ -29,7 +29,7 @@ describe('TemplateRegistry', () => {
     for (const value of Object.values(samples[name]!)) {
       if (typeof value === 'string' && value.startsWith('https://')) expect(out.text).toContain(value);
     }
-  });
+  }, 30_000); // the first case loads MJML, juice and html-to-text cold: seconds on a busy machine
 
   it('names the missing variable of a built-in', async () => {
     const registry = new TemplateRegistry();
