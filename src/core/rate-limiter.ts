@@ -21,7 +21,11 @@ export interface RateLimitResult {
   limit: number;
   /** Units still available under the tightest rule after this call. */
   remaining: number;
-  /** When refused: ms until the request would be allowed. 0 when allowed. */
+  /**
+   * When refused: ms until the request would be allowed. 0 when allowed. It can exceed the
+   * rule's `windowMs` (by up to a third of it for a cost of 1 with a full window): the
+   * sliding-window estimate keeps counting the previous window's share as it decays.
+   */
   retryAfterMs: number;
   /** ms until the longest rule's current fixed window ends (for `RateLimit-Reset`). */
   resetMs: number;
