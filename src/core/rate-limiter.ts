@@ -23,7 +23,7 @@ export interface RateLimitResult {
   remaining: number;
   /**
    * When refused: ms until the request would be allowed. 0 when allowed. It can exceed the
-   * rule's `windowMs` (by up to a third of it for a cost of 1 with a full window): the
+   * rule's `windowMs` (by up to `windowMs × cost / limit`, after a window filled early): the
    * sliding-window estimate keeps counting the previous window's share as it decays.
    */
   retryAfterMs: number;
