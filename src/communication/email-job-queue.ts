@@ -1,3 +1,4 @@
+import type { RedisClient } from '../core/redis-connection.js';
 import type { SendEmailInput } from './types.js';
 
 /**
@@ -12,6 +13,12 @@ import type { SendEmailInput } from './types.js';
 export interface EmailJobQueue {
   /** Enqueues a job and returns its id (a duplicate `jobId` returns the existing id). */
   add(type: string, data: unknown, options?: { jobId?: string; delayMs?: number; attempts?: number }): Promise<string>;
+  /**
+   * The ioredis client the queue keeps its jobs on, when it has one. The email service then
+   * keeps its state on the same Redis (unless given `store` or `redis`), so every worker shares
+   * idempotency keys, suppressions and caps. Default none.
+   */
+  readonly redis?: RedisClient | undefined;
 }
 
 /** The payload of an `email_send` job, as written by `queueEmail` and read by `processSendEmail`. */

@@ -7,15 +7,24 @@ import { systemClock, type Clock } from '../core/clock.js';
 import { createSilentLogger, type Logger } from '../core/logger.js';
 import { once } from '../core/once.js';
 import { RateLimitError } from '../core/rate-limit-error.js';
-import { RedisRateLimiter, type RateLimiter, type RateLimitRule } from '../core/rate-limiter.js';
-import { closeRedisConnection, createRedisConnection, type RedisClient, type RedisConnectionInput } from '../core/redis-connection.js';
+import { MemoryRateLimiter, RedisRateLimiter, type RateLimiter, type RateLimitRule } from '../core/rate-limiter.js';
+import {
+  closeRedisConnection,
+  createRedisConnection,
+  isRedisClient,
+  type RedisConnection,
+  type RedisConnectionInput,
+} from '../core/redis-connection.js';
 import { UxFlowError } from '../core/uxflow-error.js';
 import { ValidationError } from '../core/validation-error.js';
 import { EmailError } from './email-error.js';
 import { EMAIL_SEND_JOB, type EmailJobQueue, type EmailSendJobData } from './email-job-queue.js';
 import { EmailProviderError } from './email-provider-error.js';
 import { EmailMetrics, type MetricsRegistry } from './email-metrics.js';
-import { EmailStore, type EmailStats, type SuppressionReason } from './email-store.js';
+import type { EmailStateStore, EmailStats, SuppressionReason } from './email-state-store.js';
+import { guardRedis } from './guard-redis.js';
+import { MemoryEmailStore } from './memory-email-store.js';
+import { RedisEmailStore } from './redis-email-store.js';
 import { parseEmailAddress, parseEmailAddressList, domainOf } from './parse-email-address.js';
 import type { EmailBatchEntryResult, EmailBatchRecipient, EmailProvider } from './providers/email-provider.js';
 import { rewriteLinks } from './rewrite-links.js';
@@ -74,9 +83,27 @@ export interface EnhancedEmailServiceOptions {
   providers: readonly EmailProvider[];
   /** Default sender. */
   defaultFrom: EmailAddressInput;
-  /** Redis for idempotency, suppression, limits and analytics: a client (kept open), options or URL. Default `REDIS_URL`. */
+  /**
+   * Where idempotency keys, the suppression list, message status and counters live. Wins over
+   * every other choice; the service never closes it. Default: see {@link EnhancedEmailService}
+   * (Redis when one is configured, else a `MemoryEmailStore`).
+   */
+  store?: EmailStateStore;
+  /**
+   * Redis for the default store and the caps: a client (kept open by `close()`), options or a
+   * URL. Default: the queue's Redis client when the queue exposes one (`queue.redis`), else
+   * `REDIS_URL` when set, else no Redis (state in the process).
+   */
   redis?: RedisConnectionInput;
-  /** Key prefix. Default `'uxflow'`. */
+  /**
+   * Longest wait for Redis per state operation (idempotency, suppression, caps, counters), in
+   * ms. Past it, or at once while the connection is down or reconnecting, the send fails with
+   * `EmailStateUnavailableError` (transient: a queued job is retried). Default `3000`.
+   */
+  redisTimeoutMs?: number;
+  /** Where `REDIS_URL` is read. Default `process.env`. */
+  env?: Readonly<Record<string, string | undefined>>;
+  /** Key prefix of the Redis store and caps. Default `'uxflow'`. */
   prefix?: string;
   /** Extra templates (built-ins are always there unless `builtinTemplates: false`). */
   templates?: Readonly<Record<string, EmailTemplateDefinition>>;
@@ -108,7 +135,7 @@ export interface EnhancedEmailServiceOptions {
   allowFileAttachments?: boolean;
   /** Allow `attachments[].path` as an `http(s)` URL. Default `false`. */
   allowUrlAttachments?: boolean;
-  /** Queue for `queueEmail`; jobs are `email_send`. Default none. */
+  /** Queue for `queueEmail`; jobs are `email_send`. Its Redis client (`queue.redis`), when it has one, also holds the state unless `store` or `redis` says otherwise. Default none. */
   queue?: EmailJobQueue;
   /** Attempts per queued job. Default 5. */
   jobAttempts?: number;
@@ -214,6 +241,20 @@ const MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024;
  * unsubscribe, verified provider webhooks and analytics. Sends directly, or through a queue as
  * `email_send` jobs.
  *
+ * State (idempotency keys, suppression list, caps, message status, counters) is chosen once, at
+ * construction, first match wins:
+ * 1. `store`: that store (the caps use `redis` when given, or the store's client for a
+ *    `RedisEmailStore`, else memory);
+ * 2. `redis`: a `RedisEmailStore` and Redis caps on it;
+ * 3. the queue's Redis (`queue.redis`, when the queue exposes its client);
+ * 4. `REDIS_URL`, when set in `env`;
+ * 5. otherwise a `MemoryEmailStore` and in-memory caps, with one info log line: state is per
+ *    process (fine for development, tests and a single instance).
+ *
+ * Redis the service connects to itself fails a command after one reconnect attempt, and every
+ * state operation is bounded by `redisTimeoutMs`: with Redis away, a send fails fast with
+ * `EmailStateUnavailableError` (`ERR_REDIS`) and nothing is sent or marked sent.
+ *
  * @example
  * ```ts
  * const email = new EnhancedEmailService({
@@ -230,13 +271,14 @@ const MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024;
 export class EnhancedEmailService extends EventEmitter<EnhancedEmailServiceEvents> {
   /** The template registry (add templates, layouts and partials at any time). */
   readonly templates: TemplateRegistry;
-  /** The Redis state (suppression list, stats). */
-  readonly store: EmailStore;
+  /** The state store in use (suppression list, idempotency keys, stats). */
+  readonly store: EmailStateStore;
   private readonly providers: readonly EmailProvider[];
   private readonly breakers: readonly (CircuitBreaker | undefined)[];
   private readonly defaultFrom: EmailAddress;
-  private readonly redis: RedisClient;
-  private readonly ownsRedis: boolean;
+  /** The Redis connection of the default store and the caps; `undefined` when state is in the process. */
+  private readonly connection: RedisConnection | undefined;
+  private readonly redisTimeoutMs: number;
   private readonly templateDefaults: Readonly<Record<string, unknown>>;
   private readonly tracking: { baseUrl: string; signer: TrackingSigner; opens: boolean; clicks: boolean } | undefined;
   private readonly senderLimiter: RateLimiter | undefined;
@@ -316,12 +358,41 @@ export class EnhancedEmailService extends EventEmitter<EnhancedEmailServiceEvent
     this.mailgunWebhook = webhooks.mailgun === undefined ? undefined : new MailgunWebhookVerifier(webhooks.mailgun);
     this.snsWebhook = webhooks.ses === undefined ? undefined : new SnsWebhookVerifier({ ...webhooks.ses, fetch: this.fetch });
 
-    const connection = createRedisConnection(options.redis);
-    this.redis = connection.client;
-    this.ownsRedis = connection.owned;
-    this.store = new EmailStore({ redis: this.redis, prefix });
-    const limiter = (name: string, rules: readonly RateLimitRule[] | false | undefined, defaults: readonly RateLimitRule[]): RateLimiter | undefined =>
-      rules === false ? undefined : new RedisRateLimiter({ redis: this.redis, name, prefix, rules: rules ?? defaults, clock: this.clock });
+    this.redisTimeoutMs = positive('redisTimeoutMs', options.redisTimeoutMs ?? 3000);
+    const state = resolveState(options);
+    this.connection = state.redis === undefined ? undefined : createRedisConnection(state.redis);
+    const redis = this.connection?.client;
+    if (this.connection?.owned === true && redis !== undefined) {
+      // One warning per outage instead of ioredis's console output on every reconnect attempt.
+      let down = false;
+      redis.on('error', (error: unknown) => {
+        if (down) return;
+        down = true;
+        this.logger.warn({ err: error }, 'email state Redis connection lost; sends fail with ERR_REDIS until it is back');
+      });
+      redis.on('ready', () => {
+        if (down) this.logger.info('email state Redis connection is back');
+        down = false;
+      });
+    }
+    if (options.store !== undefined) {
+      this.store = options.store;
+    } else if (redis !== undefined) {
+      this.store = new RedisEmailStore({ redis, prefix, timeoutMs: this.redisTimeoutMs });
+    } else {
+      this.store = new MemoryEmailStore({ clock: this.clock });
+    }
+    this.logger.info(
+      { store: state.source, redis: redis !== undefined },
+      redis === undefined && options.store === undefined
+        ? 'email state is per process (no Redis configured): idempotency keys, suppressions, caps and stats are not shared between instances'
+        : `email state: ${state.source}`,
+    );
+    const limiter = (name: string, rules: readonly RateLimitRule[] | false | undefined, defaults: readonly RateLimitRule[]): RateLimiter | undefined => {
+      if (rules === false) return undefined;
+      const settings = { rules: rules ?? defaults, clock: this.clock };
+      return redis === undefined ? new MemoryRateLimiter(settings) : new RedisRateLimiter({ ...settings, redis, name, prefix });
+    };
     this.senderLimiter = limiter('email-sender', options.rateLimits?.perSender, DEFAULT_SENDER_RULES);
     this.domainLimiter = limiter('email-domain', options.rateLimits?.perRecipientDomain, DEFAULT_DOMAIN_RULES);
   }
@@ -540,8 +611,15 @@ export class EnhancedEmailService extends EventEmitter<EnhancedEmailServiceEvent
   /** Closes provider connections and the Redis client if the service created it. Idempotent. */
   readonly close = once(async (): Promise<void> => {
     await Promise.allSettled(this.providers.map(async (provider) => provider.close?.()));
-    if (this.ownsRedis) await closeRedisConnection({ client: this.redis, owned: true });
+    await this.store.flush();
+    if (this.connection !== undefined) await closeRedisConnection(this.connection);
   });
+
+  /** Bounds a cap check on Redis like the store's operations (a memory limiter answers at once). */
+  private guardLimits<T>(check: () => Promise<T>): Promise<T> {
+    const redis = this.connection?.client;
+    return redis === undefined ? check() : guardRedis(redis, this.redisTimeoutMs, 'rateLimit', check);
+  }
 
   /** The provider bulk mail is batched on, or `undefined` to send one message per recipient. */
   private batchProvider(entries: readonly { data: unknown }[], mode: boolean | 'auto'): EmailProvider | undefined {
@@ -742,15 +820,15 @@ export class EnhancedEmailService extends EventEmitter<EnhancedEmailServiceEvent
   }
 
   private async checkBatchLimits(from: string, recipients: readonly string[]): Promise<void> {
-    const checks: Promise<unknown>[] = [];
-    if (this.senderLimiter !== undefined) checks.push(this.senderLimiter.consumeOrThrow(`sender:${from.toLowerCase()}`, recipients.length));
+    const checks: (() => Promise<unknown>)[] = [];
+    if (this.senderLimiter !== undefined) checks.push(() => (this.senderLimiter as RateLimiter).consumeOrThrow(`sender:${from.toLowerCase()}`, recipients.length));
     if (this.domainLimiter !== undefined) {
       const counts = new Map<string, number>();
       for (const address of recipients) counts.set(domainOf(address), (counts.get(domainOf(address)) ?? 0) + 1);
-      for (const [domain, count] of counts) checks.push(this.domainLimiter.consumeOrThrow(`domain:${domain}`, count));
+      for (const [domain, count] of counts) checks.push(() => (this.domainLimiter as RateLimiter).consumeOrThrow(`domain:${domain}`, count));
     }
     try {
-      await Promise.all(checks);
+      await Promise.all(checks.map((check) => this.guardLimits(check)));
     } catch (error) {
       if (RateLimitError.isInstance(error)) this.metrics?.rateLimited(error.key, error.retryAfterMs);
       throw error;
@@ -886,20 +964,20 @@ export class EnhancedEmailService extends EventEmitter<EnhancedEmailServiceEvent
     // Not awaited: the message is out. Gathered with the other sends of this event-loop turn into
     // one pipeline; the store's reads wait for it. Failures go to the 'error' event.
     this.store
-      .recordSentSoon({ messageId: message.messageId, template: message.template, tags: message.tags, at: this.clock.now() })
+      .recordSent({ messageId: message.messageId, template: message.template, tags: message.tags, at: this.clock.now() })
       .catch((error: unknown) => this.emitError(error));
     this.safeEmit('sent', result, message);
     return result;
   }
 
   private async checkLimits(message: OutgoingEmail): Promise<void> {
-    const checks: Promise<unknown>[] = [];
-    if (this.senderLimiter !== undefined) checks.push(this.senderLimiter.consumeOrThrow(`sender:${message.from.address.toLowerCase()}`));
+    const checks: (() => Promise<unknown>)[] = [];
+    if (this.senderLimiter !== undefined) checks.push(() => (this.senderLimiter as RateLimiter).consumeOrThrow(`sender:${message.from.address.toLowerCase()}`));
     if (this.domainLimiter !== undefined) {
       const domains = new Set([...message.to, ...message.cc, ...message.bcc].map((entry) => domainOf(entry.address)));
-      for (const domain of domains) checks.push(this.domainLimiter.consumeOrThrow(`domain:${domain}`));
+      for (const domain of domains) checks.push(() => (this.domainLimiter as RateLimiter).consumeOrThrow(`domain:${domain}`));
     }
-    const outcomes = await Promise.allSettled(checks);
+    const outcomes = await Promise.allSettled(checks.map((check) => this.guardLimits(check)));
     const limited = outcomes
       .filter((outcome): outcome is PromiseRejectedResult => outcome.status === 'rejected')
       .map((outcome) => outcome.reason as unknown);
@@ -1157,4 +1235,31 @@ function uniqueChunks<T extends { to: EmailAddress }>(entries: readonly T[], siz
     pending = later;
   }
   return chunks;
+}
+
+/** Which state the service uses, by precedence: `store`, `redis`, the queue's Redis, `REDIS_URL`, the process. */
+function resolveState(options: EnhancedEmailServiceOptions): { source: string; redis: RedisConnectionInput | undefined } {
+  if (options.store !== undefined) {
+    // A custom store: caps follow `redis` when given, else a Redis store's own client, else memory.
+    const own = options.store instanceof RedisEmailStore ? options.store.redis : undefined;
+    return { source: 'the given store', redis: options.redis === undefined ? own : failFast(options.redis) };
+  }
+  if (options.redis !== undefined) return { source: 'Redis (option "redis")', redis: failFast(options.redis) };
+  const queueRedis = options.queue?.redis;
+  if (queueRedis !== undefined && isRedisClient(queueRedis)) return { source: "Redis (the queue's connection)", redis: queueRedis };
+  const url = (options.env ?? process.env)['REDIS_URL'];
+  if (url !== undefined && url.trim() !== '') return { source: 'Redis (REDIS_URL)', redis: failFast(url.trim()) };
+  return { source: 'memory', redis: undefined };
+}
+
+/**
+ * Connections the service creates give up on a command after one reconnect attempt instead of
+ * queueing it until Redis returns (the core default suits queue workers, not a send a caller
+ * awaits). A client passed in is used as it is; the store's timeout bounds it.
+ */
+function failFast(input: RedisConnectionInput): RedisConnectionInput {
+  if (isRedisClient(input)) return input;
+  if (typeof input === 'string') return { url: input, options: { maxRetriesPerRequest: 1 } };
+  if ('cluster' in input) return { ...input, options: { ...input.options, redisOptions: { maxRetriesPerRequest: 1, ...input.options?.redisOptions } } };
+  return { ...input, options: { maxRetriesPerRequest: 1, ...input.options } };
 }

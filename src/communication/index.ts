@@ -38,8 +38,21 @@ export { WebhookError } from './webhooks/webhook-error.js';
 
 export { EMAIL_DURATION_BUCKETS_SECONDS, EmailMetrics } from './email-metrics.js';
 export type { MetricsRegistry } from './email-metrics.js';
-export { EmailStore } from './email-store.js';
-export type { EmailCounts, EmailStats, EmailStoreOptions, IdempotencyClaim, Suppression, SuppressionReason } from './email-store.js';
+export type {
+  EmailCounts,
+  EmailStateStore,
+  EmailStats,
+  IdempotencyClaim,
+  SentRecord,
+  StoredMessage,
+  Suppression,
+  SuppressionReason,
+} from './email-state-store.js';
+export { RedisEmailStore } from './redis-email-store.js';
+export type { RedisEmailStoreOptions } from './redis-email-store.js';
+export { MemoryEmailStore } from './memory-email-store.js';
+export type { MemoryEmailStoreOptions } from './memory-email-store.js';
+export { EmailStateUnavailableError } from './email-state-unavailable-error.js';
 export { domainOf, parseEmailAddress, parseEmailAddressList } from './parse-email-address.js';
 export { assertHeaderSafe, validateAttachments, validateHeaders } from './safe-headers.js';
 export type { AttachmentPolicy } from './safe-headers.js';

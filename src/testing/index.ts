@@ -18,4 +18,6 @@ export type { MemoryRateLimiterOptions } from '../core/rate-limiter.js';
 export { createInMemoryMessageQueue } from '../queue/create-in-memory-message-queue.js';
 export { MemoryQueueBackend } from '../queue/memory-queue-backend.js';
 export { MemoryPromptStore } from '../ai/memory-prompt-store.js';
+export { MemoryEmailStore } from '../communication/memory-email-store.js';
+export type { MemoryEmailStoreOptions } from '../communication/memory-email-store.js';
 export { LocalAdapter } from '../ai/llm/local-adapter.js';
