@@ -42,7 +42,16 @@ export interface PromptMetricsHook {
  * Counts are by state (`waiting`, `active`, `delayed`, `completed`, `failed`).
  */
 export interface QueueStatsSource {
-  getStats(): Promise<{ name: string; counts: Readonly<Record<string, number>>; oldestWaitingAgeMs: number }>;
+  getStats(): Promise<{ name: string; counts: QueueStateCounts; oldestWaitingAgeMs: number }>;
+}
+
+/** Jobs per state, as a queue's `getStats().counts` gives them. */
+export interface QueueStateCounts {
+  readonly waiting?: number;
+  readonly active?: number;
+  readonly delayed?: number;
+  readonly completed?: number;
+  readonly failed?: number;
 }
 
 /** Buckets of `queue_job_duration_seconds` and `queue_job_wait_seconds` (seconds). */
@@ -159,7 +168,7 @@ export class BlockMetrics {
   private registerGauges(): void {
     if (this.gaugesRegistered) return;
     this.gaugesRegistered = true;
-    const states = new Map<string, Readonly<Record<string, number>>>();
+    const states = new Map<string, QueueStateCounts>();
     const ages = new Map<string, number>();
     const refresh = async (): Promise<void> => {
       await Promise.all(
@@ -179,7 +188,9 @@ export class BlockMetrics {
     const refreshOnce = (): Promise<void> => (inFlight ??= refresh().finally(() => (inFlight = undefined)));
     this.gauge('queue_jobs', 'Jobs in the queue by state, read at scrape time.', ['queue', 'state'], async function collect(this: Gauge) {
       await refreshOnce();
-      for (const [queue, counts] of states) for (const [state, count] of Object.entries(counts)) this.set({ queue, state }, count);
+      for (const [queue, counts] of states) {
+        for (const [state, count] of Object.entries(counts) as [string, number | undefined][]) if (count !== undefined) this.set({ queue, state }, count);
+      }
     });
     this.gauge('queue_oldest_waiting_age_seconds', 'Age of the oldest job waiting to start, in seconds (0 when none wait).', ['queue'], async function collect(this: Gauge) {
       await refreshOnce();

@@ -17,7 +17,7 @@
  */
 export { AlertEvaluator } from './alert-evaluator.js';
 export { BlockMetrics, QUEUE_DURATION_BUCKETS_SECONDS } from './block-metrics.js';
-export type { JobFinishedSample, PromptMetricsHook, PromptSample, QueueMetricsHook, QueueStatsSource } from './block-metrics.js';
+export type { JobFinishedSample, PromptMetricsHook, PromptSample, QueueMetricsHook, QueueStateCounts, QueueStatsSource } from './block-metrics.js';
 export type { AlertEvent, AlertRule, AlertTransition } from './alert-evaluator.js';
 export { createCorrelatedLogger, currentLogFields } from './correlated-logger.js';
 export { CORRELATION_HEADERS, getCorrelationId, newCorrelationId, resolveCorrelationId, runWithCorrelationId } from './correlation-id.js';
