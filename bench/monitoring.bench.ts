@@ -5,6 +5,9 @@
  *            (Zipkin exporter) + Prometheus metrics + system metrics
  *   otel   - OpenTelemetry NodeSDK + instrumentation-http + instrumentation-express (10% sampling,
  *            Zipkin exporter) + express-prom-bundle
+ * and, when asked for with BENCH_VARIANTS (see below), two references:
+ *   ours-notrace - our monitor with tracing off (metrics, correlation ids, system metrics)
+ *   als-floor    - bare plus one AsyncLocalStorage.run per request and nothing else
  * Each variant runs in its own child process (auto-instrumentation patches modules globally);
  * this process runs autocannon (loopback, 50 connections) and a span sink both exporters send to.
  * Rounds interleave the variants and rotate their order, so load from other processes on the
@@ -22,9 +25,19 @@ import type expressModule from 'express';
 import type promBundleModule from 'express-prom-bundle';
 import type * as monitoringModule from '@ux-flow/common/monitoring';
 
-const ALL_VARIANTS = ['bare', 'ours', 'otel'] as const;
+const ALL_VARIANTS = ['bare', 'ours', 'otel', 'ours-notrace', 'als-floor'] as const;
 type Variant = (typeof ALL_VARIANTS)[number];
-const VARIANTS: readonly Variant[] = ALL_VARIANTS;
+// The three of the issue; add `ours-notrace` (metrics only, no tracer) and `als-floor` (bare plus one
+// AsyncLocalStorage.run per request: what request-scoped context costs by itself on this Node) with
+// BENCH_VARIANTS=bare,ours,otel,ours-notrace,als-floor.
+const VARIANTS: readonly Variant[] = (process.env['BENCH_VARIANTS'] ?? 'bare,ours,otel').split(',').map((name) => {
+  const variant = ALL_VARIANTS.find((known) => known === name);
+  if (variant === undefined) throw new Error(`BENCH_VARIANTS: unknown variant "${name}" (known: ${ALL_VARIANTS.join(', ')})`);
+  return variant;
+});
+for (const required of ['bare', 'ours', 'otel'] as const) {
+  if (!VARIANTS.includes(required)) throw new Error(`BENCH_VARIANTS must include "${required}"`);
+}
 const ROUNDS = Number(process.env['BENCH_ROUNDS'] ?? 3);
 const DURATION_S = Number(process.env['BENCH_DURATION_S'] ?? 6);
 const WARMUP_S = 2;
@@ -74,13 +87,23 @@ async function serve(variant: Variant, sinkUrl: string): Promise<void> {
     shutdown = () => sdk.shutdown();
   }
   const express = require('express') as typeof expressModule;
-  if (variant === 'ours') {
+  if (variant === 'als-floor') {
+    const { AsyncLocalStorage } = await import('node:async_hooks');
+    const storage = new AsyncLocalStorage<{ id: number }>();
+    let id = 0;
+    prepare = (app) => {
+      app.use((_req, _res, next) => {
+        storage.run({ id: ++id }, next);
+      });
+    };
+  }
+  if (variant === 'ours' || variant === 'ours-notrace') {
     const { initializePerformanceMonitor } = await importBuilt();
     // The same Zipkin exporter as the OTel variant, passed in (the built package loads it lazily
     // itself once it is an external optional peer).
     const { ZipkinExporter } = await import('@opentelemetry/exporter-zipkin');
     const monitor = initializePerformanceMonitor('bench-ours', {
-      enableTracing: true,
+      enableTracing: variant === 'ours',
       enableSystemMetrics: true,
       tracing: { sampleRate: 0.1, exporter: new ZipkinExporter({ url: `${sinkUrl}/api/v2/spans`, serviceName: 'bench-ours' }) },
     });
@@ -174,8 +197,9 @@ async function main(): Promise<void> {
 
   console.log(`Express 5, autocannon ${CONNECTIONS} connections, ${DURATION_S}s per variant per round (+${WARMUP_S}s warm-up), ${ROUNDS} rounds`);
   console.log(`paths: ${PATHS.join(', ')} (the last one is a 404)\n`);
-  const rps: Record<Variant, number[]> = { bare: [], ours: [], otel: [] };
-  const cpu: Record<Variant, number[]> = { bare: [], ours: [], otel: [] };
+  const rps: Record<Variant, number[]> = { bare: [], ours: [], otel: [], 'ours-notrace': [], 'als-floor': [] };
+  const cpu: Record<Variant, number[]> = { bare: [], ours: [], otel: [], 'ours-notrace': [], 'als-floor': [] };
+  const extraRatios: Partial<Record<Variant, number[]>> = {};
   const ratios = { oursVsBare: [] as number[], oursVsOtel: [] as number[], otelVsBare: [] as number[] };
   for (let round = 0; round < ROUNDS; round++) {
     const order = VARIANTS.map((_, i) => VARIANTS[(i + round) % VARIANTS.length]!);
@@ -192,29 +216,36 @@ async function main(): Promise<void> {
       rps[variant].push(result.rps);
       cpu[variant].push(cpuPerRequest);
       console.log(
-        `round ${round + 1} ${variant.padEnd(4)} ${result.rps.toFixed(0).padStart(6)} req/s  server CPU ${cpuPerRequest.toFixed(1).padStart(6)} µs/req  p99 ${result.p99Ms} ms  errors ${result.errors}  span bytes exported ${exportedBytes - bytesBefore}`,
+        `round ${round + 1} ${variant.padEnd(12)} ${result.rps.toFixed(0).padStart(6)} req/s  server CPU ${cpuPerRequest.toFixed(1).padStart(6)} µs/req  p99 ${result.p99Ms} ms  errors ${result.errors}  span bytes exported ${exportedBytes - bytesBefore}`,
       );
     }
     ratios.oursVsBare.push(measured.ours! / measured.bare!);
     ratios.oursVsOtel.push(measured.ours! / measured.otel!);
     ratios.otelVsBare.push(measured.otel! / measured.bare!);
+    for (const variant of VARIANTS) (extraRatios[variant] ??= []).push(measured[variant]! / measured.bare!);
   }
   sink.close();
 
   console.log('\nmedian req/s and server CPU time per request:');
-  for (const variant of VARIANTS) console.log(`  ${variant.padEnd(4)} ${median(rps[variant]).toFixed(0).padStart(6)} req/s  ${median(cpu[variant]).toFixed(1).padStart(6)} µs/req`);
+  for (const variant of VARIANTS) console.log(`  ${variant.padEnd(12)} ${median(rps[variant]).toFixed(0).padStart(6)} req/s  ${median(cpu[variant]).toFixed(1).padStart(6)} µs/req`);
   const oursVsBare = median(ratios.oursVsBare);
   const oursVsOtel = median(ratios.oursVsOtel);
   console.log('\nratios (median of per-round ratios):');
   console.log(`  ours / bare          ${oursVsBare.toFixed(3)}  (target >= 0.93)  rounds: ${ratios.oursVsBare.map((r) => r.toFixed(3)).join(' ')}`);
   console.log(`  ours / OTel auto     ${oursVsOtel.toFixed(3)}  (target >= 1.5)   rounds: ${ratios.oursVsOtel.map((r) => r.toFixed(3)).join(' ')}`);
   console.log(`  OTel auto / bare     ${median(ratios.otelVsBare).toFixed(3)}`);
+  for (const variant of VARIANTS.filter((name) => name === 'ours-notrace' || name === 'als-floor')) {
+    console.log(`  ${`${variant} / bare`.padEnd(20)} ${median(extraRatios[variant] ?? []).toFixed(3)}`);
+  }
   // CPU time per request is far less sensitive than req/s to other processes sharing the cores.
   const cpuBare = median(cpu.bare);
   console.log('\nserver CPU per request (median), as throughput capacity relative to bare (bare µs / variant µs):');
   console.log(`  ours                 ${(cpuBare / median(cpu.ours)).toFixed(3)}  (target >= 0.93)`);
   console.log(`  OTel auto            ${(cpuBare / median(cpu.otel)).toFixed(3)}`);
   console.log(`  ours vs OTel auto    ${(median(cpu.otel) / median(cpu.ours)).toFixed(3)}  (target >= 1.5)`);
+  for (const variant of VARIANTS.filter((name) => name === 'ours-notrace' || name === 'als-floor')) {
+    console.log(`  ${variant.padEnd(20)} ${(cpuBare / median(cpu[variant])).toFixed(3)}`);
+  }
 }
 
 const variantIndex = process.argv.indexOf('--variant');

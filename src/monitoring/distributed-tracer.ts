@@ -1,14 +1,17 @@
 import type { IncomingMessage } from 'node:http';
 import {
   context,
+  isSpanContextValid,
   propagation,
   ROOT_CONTEXT,
   SpanKind,
   SpanStatusCode,
   trace,
+  TraceFlags,
   type Attributes,
   type Context,
   type Span,
+  type SpanContext,
   type TextMapGetter,
   type TextMapPropagator,
   type TextMapSetter,
@@ -23,8 +26,11 @@ import {
   BatchSpanProcessor,
   ConsoleSpanExporter,
   ParentBasedSampler,
+  SamplingDecision,
   TraceIdRatioBasedSampler,
   type ReadableSpan,
+  type Sampler,
+  type SamplingResult,
   type SpanExporter,
   type SpanProcessor,
 } from '@opentelemetry/sdk-trace-base';
@@ -36,7 +42,9 @@ import { ValidationError } from '../core/validation-error.js';
 import { createCorrelatedLogger } from './correlated-logger.js';
 import { getCorrelationId, newCorrelationId, runWithCorrelationId } from './correlation-id.js';
 import { normalizeMethod, pathOf } from './http-route.js';
+import { requestContext } from './request-context.js';
 import { createRequestInstrumentation, type NodeMiddleware, type ServerSpan } from './request-instrumentation.js';
+import { randomSpanId, randomTraceId } from './trace-ids.js';
 
 /** Where spans go. `'otlp'` also serves Jaeger (it ingests OTLP/HTTP on port 4318). */
 export type TraceExporterKind = 'zipkin' | 'otlp' | 'console' | 'none';
@@ -164,6 +172,7 @@ export class DistributedTracer {
   readonly propagator: TextMapPropagator;
 
   private readonly provider: BasicTracerProvider;
+  private readonly rootSampler: UpfrontRatioSampler;
   private readonly propagationFields: readonly string[];
   private readonly messagingPropagator: TextMapPropagator;
   private readonly fetchImpl: typeof fetch;
@@ -197,6 +206,7 @@ export class DistributedTracer {
     this.propagationFields = this.propagator.fields().map((field) => field.toLowerCase());
     this.messagingPropagator = new CompositePropagator({ propagators: [new W3CTraceContextPropagator(), new W3CBaggagePropagator()] });
 
+    this.rootSampler = new UpfrontRatioSampler(this.sampleRate);
     const { kind, exporter } = this.resolveExporter(options, source);
     this.exporterKind = kind;
     const processors: SpanProcessor[] = [];
@@ -206,7 +216,7 @@ export class DistributedTracer {
 
     this.provider = new BasicTracerProvider({
       resource: resourceFromAttributes({ ...options.resourceAttributes, 'service.name': serviceName, ...(options.serviceVersion === undefined ? {} : { 'service.version': options.serviceVersion }) }),
-      sampler: new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(this.sampleRate) }),
+      sampler: new ParentBasedSampler({ root: this.rootSampler }),
       spanProcessors: processors,
     });
     this.tracer = this.provider.getTracer('@ux-flow/common/monitoring');
@@ -244,49 +254,46 @@ export class DistributedTracer {
    * ```
    */
   startServerSpan(req: IncomingMessage, correlationId?: string): ServerSpan {
-    const method = normalizeMethod(req.method);
     // Most requests carry no trace headers: skip the propagators' parsing for them.
     let parent = ROOT_CONTEXT;
+    let remote: SpanContext | undefined;
     for (const field of this.propagationFields) {
       if (req.headers[field] !== undefined) {
         parent = this.propagator.extract(ROOT_CONTEXT, req.headers, headerGetter);
+        remote = trace.getSpanContext(parent);
+        if (remote !== undefined && !isSpanContextValid(remote)) remote = undefined;
         break;
       }
     }
-    const span = this.tracer.startSpan(method, { kind: SpanKind.SERVER }, parent);
-    if (span.isRecording()) {
-      span.setAttributes({
-        'http.request.method': method,
-        'url.path': pathOf(req.url),
-        'url.scheme': 'encrypted' in req.socket ? 'https' : 'http',
-        'network.protocol.version': req.httpVersion,
+    // The sampling decision comes first (parent-based, else the ratio), so the nine requests in
+    // ten that are not sampled never reach the SDK: they get a non-recording span that only
+    // carries the trace id (the caller's, or a new one) with the sampled flag off, for logs and
+    // for outgoing calls, whose services then do not sample either.
+    const sampled = remote === undefined ? this.rootSampler.decide() : (remote.traceFlags & TraceFlags.SAMPLED) !== 0;
+    if (!sampled) {
+      const span = trace.wrapSpanContext({
+        traceId: remote?.traceId ?? randomTraceId(),
+        spanId: randomSpanId(),
+        traceFlags: TraceFlags.NONE,
+        ...(remote?.traceState === undefined ? {} : { traceState: remote.traceState }),
       });
-      const agent = req.headers['user-agent'];
-      if (agent !== undefined) span.setAttribute('user_agent.original', agent);
-      if (req.socket.remoteAddress !== undefined) span.setAttribute('client.address', req.socket.remoteAddress);
-      if (correlationId !== undefined) span.setAttribute('correlation.id', correlationId);
+      return new UnsampledServerSpan(span, requestContext(parent, span, correlationId));
     }
-    return {
-      span,
-      context: trace.setSpan(parent, span),
-      end: (statusCode, route, aborted) => {
-        if (span.isRecording()) {
-          if (route !== undefined) {
-            span.updateName(`${method} ${route}`);
-            span.setAttribute('http.route', route);
-          }
-          span.setAttribute('http.response.status_code', statusCode);
-          if (aborted) {
-            span.setAttribute('error.type', 'aborted');
-            span.setStatus({ code: SpanStatusCode.ERROR, message: 'client closed the connection before the response ended' });
-          } else if (statusCode >= 500) {
-            span.setAttribute('error.type', String(statusCode));
-            span.setStatus({ code: SpanStatusCode.ERROR });
-          }
-        }
-        span.end();
-      },
+    const method = normalizeMethod(req.method);
+    const attributes: Attributes = {
+      'http.request.method': method,
+      'url.path': pathOf(req.url),
+      'url.scheme': 'encrypted' in req.socket ? 'https' : 'http',
+      'network.protocol.version': req.httpVersion,
     };
+    const agent = req.headers['user-agent'];
+    if (agent !== undefined) attributes['user_agent.original'] = agent;
+    if (req.socket.remoteAddress !== undefined) attributes['client.address'] = req.socket.remoteAddress;
+    if (correlationId !== undefined) attributes['correlation.id'] = correlationId;
+    if (remote === undefined) this.rootSampler.sampleNext();
+    const span = this.tracer.startSpan(method, { kind: SpanKind.SERVER, attributes }, parent);
+    this.rootSampler.reset();
+    return new RecordedServerSpan(span, requestContext(parent, span, correlationId), method);
   }
 
   /**
@@ -563,6 +570,84 @@ export class DistributedTracer {
       this.log.error({ err: error }, 'trace exporter unavailable: spans are dropped');
     });
     return { exporter: new DeferredExporter(loading), ready };
+  }
+}
+
+/**
+ * The root sampler: the ratio, with the decision for incoming requests taken before a span
+ * exists ({@link DistributedTracer.startServerSpan}), so unsampled requests skip the SDK. Other
+ * root spans (`withSpan`, jobs without a producer) are sampled by trace id as usual.
+ */
+class UpfrontRatioSampler implements Sampler {
+  private readonly ratio: TraceIdRatioBasedSampler;
+  private forced = false;
+
+  constructor(private readonly rate: number) {
+    this.ratio = new TraceIdRatioBasedSampler(rate);
+  }
+
+  /** Whether the next request starts a sampled trace. */
+  decide(): boolean {
+    return this.rate >= 1 || (this.rate > 0 && Math.random() < this.rate);
+  }
+
+  /** The next root span is sampled: {@link decide} said so. */
+  sampleNext(): void {
+    this.forced = true;
+  }
+
+  reset(): void {
+    this.forced = false;
+  }
+
+  shouldSample(ctx: Context, traceId: string): SamplingResult {
+    if (this.forced) {
+      this.forced = false;
+      return { decision: SamplingDecision.RECORD_AND_SAMPLED };
+    }
+    return this.ratio.shouldSample(ctx, traceId);
+  }
+
+  toString(): string {
+    return this.ratio.toString();
+  }
+}
+
+/** The span handle of a sampled request. */
+class RecordedServerSpan implements ServerSpan {
+  constructor(
+    readonly span: Span,
+    readonly context: Context,
+    private readonly method: string,
+  ) {}
+
+  end(statusCode: number, route: string | undefined, aborted: boolean): void {
+    const span = this.span;
+    if (route !== undefined) {
+      span.updateName(`${this.method} ${route}`);
+      span.setAttribute('http.route', route);
+    }
+    span.setAttribute('http.response.status_code', statusCode);
+    if (aborted) {
+      span.setAttribute('error.type', 'aborted');
+      span.setStatus({ code: SpanStatusCode.ERROR, message: 'client closed the connection before the response ended' });
+    } else if (statusCode >= 500) {
+      span.setAttribute('error.type', String(statusCode));
+      span.setStatus({ code: SpanStatusCode.ERROR });
+    }
+    span.end();
+  }
+}
+
+/** The span handle of a request that is not sampled: nothing to record. */
+class UnsampledServerSpan implements ServerSpan {
+  constructor(
+    readonly span: Span,
+    readonly context: Context,
+  ) {}
+
+  end(): void {
+    // Non-recording: nothing to name, set or export.
   }
 }
 

@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
 import { systemClock, type Clock, type TimerHandle } from '../core/clock.js';
 import { configValue } from '../core/config.js';
 import { createSilentLogger, type Logger } from '../core/logger.js';
@@ -13,7 +13,8 @@ import { createGracefulShutdown, type GracefulShutdown, type GracefulShutdownOpt
 import { HealthChecks, type HealthCheckFn, type HealthCheckOptions, type HealthHandlerOptions, type ReadinessReport } from './health-checks.js';
 import { expressRouteTemplate, normalizeMethod, pathOf, UNMATCHED_ROUTE } from './http-route.js';
 import { OPENMETRICS_CONTENT_TYPE, toOpenMetrics } from './open-metrics.js';
-import { createRequestInstrumentation, type NodeMiddleware, type RequestEnd } from './request-instrumentation.js';
+import { RequestDurationHistogram, type HistogramSeries } from './request-duration-histogram.js';
+import { createRequestInstrumentation, type NodeMiddleware } from './request-instrumentation.js';
 import { HTTP_DURATION_BUCKETS_SECONDS, RollingWindow, type RollingWindowStats } from './rolling-window.js';
 import { emitAlerts, emitSafely } from './safe-emit.js';
 import { SystemMetrics, type SystemMetricsOptions } from './system-metrics.js';
@@ -105,10 +106,10 @@ export const DEFAULT_PERFORMANCE_ALERTS: readonly AlertRule<PerformanceMetricNam
 
 const METHOD_INDEX = new Map(['_OTHER', 'GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'CONNECT', 'OPTIONS', 'TRACE', 'PATCH', 'QUERY'].map((method, index) => [method, index]));
 
-/** One label set: its histogram child, and request/error counts reported to the counters at scrape time. */
+/** One label set: its histogram series, and request/error counts reported to the counters at scrape time. */
 interface Series {
   readonly labels: Readonly<Record<'method' | 'route' | 'status_code', string>>;
-  readonly histogram: { observe(value: number): void };
+  readonly histogram: HistogramSeries;
   requests: number;
   errors: number;
   reportedRequests: number;
@@ -160,7 +161,7 @@ export class PerformanceMonitor extends EventEmitter<PerformanceMonitorEvents> {
   /** Label children by route, then by `status * 16 + method index`: no string building per request. */
   private readonly series = new Map<string, Map<number, Series>>();
   private readonly allSeries: Series[] = [];
-  private readonly histogram: Histogram<'method' | 'route' | 'status_code'>;
+  private readonly histogram: RequestDurationHistogram<'method' | 'route' | 'status_code'>;
   private readonly handler: NodeMiddleware;
   /** Responses in flight, so shutting down can ask each to close its connection. */
   private readonly inFlight = new Set<ServerResponse>();
@@ -197,7 +198,7 @@ export class PerformanceMonitor extends EventEmitter<PerformanceMonitorEvents> {
       }
     }
     const labelNames = ['method', 'route', 'status_code'] as const;
-    this.histogram = new Histogram({
+    this.histogram = new RequestDurationHistogram({
       name: 'http_server_request_duration_seconds',
       help: 'Duration of HTTP server requests, by method, route template and status',
       labelNames,
@@ -281,7 +282,7 @@ export class PerformanceMonitor extends EventEmitter<PerformanceMonitorEvents> {
       },
       onRequestEnd: (end) => {
         this.inFlight.delete(end.res);
-        this.recordEnd(end);
+        this.observe(normalizeMethod(end.req.method), end.route, end.statusCode, end.durationSeconds, end.aborted);
       },
     });
     this.handler = (req, res, next) => {
@@ -320,12 +321,14 @@ export class PerformanceMonitor extends EventEmitter<PerformanceMonitorEvents> {
    * ```
    */
   record(sample: RequestSample): void {
-    const method = normalizeMethod(sample.method);
-    const route = this.routeLabel(sample.route);
-    const status = sample.statusCode >= 100 && sample.statusCode <= 599 ? sample.statusCode : 0;
-    const aborted = sample.aborted ?? false;
+    this.observe(normalizeMethod(sample.method), sample.route, sample.statusCode, sample.durationSeconds, sample.aborted ?? false);
+  }
+
+  private observe(method: string, template: string | undefined, statusCode: number, durationSeconds: number, aborted: boolean): void {
+    const route = this.routeLabel(template);
+    const status = statusCode >= 100 && statusCode <= 599 ? statusCode : 0;
     const isError = aborted || status >= 500;
-    const duration = Number.isFinite(sample.durationSeconds) && sample.durationSeconds >= 0 ? sample.durationSeconds : 0;
+    const duration = Number.isFinite(durationSeconds) && durationSeconds >= 0 ? durationSeconds : 0;
     let byRoute = this.series.get(route);
     if (byRoute === undefined) {
       byRoute = new Map();
@@ -335,7 +338,7 @@ export class PerformanceMonitor extends EventEmitter<PerformanceMonitorEvents> {
     let series = byRoute.get(key);
     if (series === undefined) {
       const labels = { method, route, status_code: String(status) };
-      series = { labels, histogram: this.histogram.labels(labels), requests: 0, errors: 0, reportedRequests: 0, reportedErrors: 0 };
+      series = { labels, histogram: this.histogram.series(labels), requests: 0, errors: 0, reportedRequests: 0, reportedErrors: 0 };
       byRoute.set(key, series);
       this.allSeries.push(series);
     }
@@ -505,10 +508,6 @@ export class PerformanceMonitor extends EventEmitter<PerformanceMonitorEvents> {
       else await this.tracer.forceFlush();
     }
   });
-
-  private recordEnd(end: RequestEnd): void {
-    this.record({ method: end.req.method ?? 'GET', route: end.route, statusCode: end.statusCode, durationSeconds: end.durationSeconds, aborted: end.aborted });
-  }
 
   private routeLabel(route: string | undefined): string {
     if (route === undefined) return UNMATCHED_ROUTE;

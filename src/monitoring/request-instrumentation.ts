@@ -61,21 +61,31 @@ export interface RequestInstrumentationOptions {
 export function createRequestInstrumentation(options: RequestInstrumentationOptions): NodeMiddleware {
   const { tracer, onRequestStart, onRequestEnd } = options;
   const routeOf = options.routeOf ?? expressRouteTemplate;
+  const finish = (req: IncomingMessage, res: ServerResponse, startedAt: number, serverSpan: ServerSpan | undefined): void => {
+    const statusCode = res.statusCode;
+    const aborted = !res.writableFinished;
+    const route = routeOf(req, statusCode);
+    serverSpan?.end(statusCode, route, aborted);
+    onRequestEnd?.({ req, res, route, statusCode, durationSeconds: (performance.now() - startedAt) / 1000, aborted });
+  };
   return (req, res, next) => {
     const startedAt = performance.now();
     const correlationId = resolveCorrelationId(req.headers);
     if (!res.headersSent) res.setHeader('x-correlation-id', correlationId);
     const serverSpan = tracer?.startServerSpan(req, correlationId);
     onRequestStart?.(req, res);
-    // 'close' comes once per response, after 'finish' or when the connection dies first.
+    // 'close' comes once per response, after 'finish' or when the connection dies first. (A
+    // closure, not a property on `res`: adding a property to a response whose prototype Express
+    // swapped costs microseconds.)
     res.on('close', () => {
-      const statusCode = res.statusCode;
-      const aborted = !res.writableFinished;
-      const route = routeOf(req, statusCode);
-      serverSpan?.end(statusCode, route, aborted);
-      onRequestEnd?.({ req, res, route, statusCode, durationSeconds: (performance.now() - startedAt) / 1000, aborted });
+      finish(req, res, startedAt, serverSpan);
     });
-    if (serverSpan === undefined) runWithCorrelationId(correlationId, next);
-    else context.with(serverSpan.context.setValue(CORRELATION_CONTEXT_KEY, correlationId), next);
+    if (serverSpan === undefined) {
+      runWithCorrelationId(correlationId, next);
+    } else {
+      // One AsyncLocalStorage entry per request: the correlation id rides in the trace context.
+      const active = serverSpan.context.getValue(CORRELATION_CONTEXT_KEY) === correlationId ? serverSpan.context : serverSpan.context.setValue(CORRELATION_CONTEXT_KEY, correlationId);
+      context.with(active, next);
+    }
   };
 }
