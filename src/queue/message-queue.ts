@@ -71,7 +71,7 @@ export interface ProcessorOptions {
   /**
    * Jobs fetched ahead of free slots and held (locked) in this process, so the next job starts
    * without a round trip. `'auto'` prefetches only while this type's jobs average under 5 ms
-   * (then up to `max(10, concurrency)`, at most 100), so slow jobs are never hoarded away from
+   * (then up to `max(50, concurrency)`, at most 100), so slow jobs are never hoarded away from
    * other workers. Default `'auto'`.
    */
   prefetch?: number | 'auto';
@@ -169,7 +169,12 @@ export interface QueueStats {
 
 interface ActiveRecord {
   fetched: FetchedJob;
-  controller: AbortController;
+  /** Made on first use of `job.signal`: most jobs never read it. */
+  controller: AbortController | undefined;
+  /** Set once the attempt is aborted (timeout, lost lock, shutdown). */
+  abortReason: Error | undefined;
+  /** Rejects the attempt's abort race. */
+  rejectAbort: ((reason: Error) => void) | undefined;
 }
 
 interface ProcessorEntry {
@@ -195,7 +200,15 @@ interface PendingAck {
 const LOG_LINES = 1000;
 /** 'auto' prefetch only for types whose jobs average below this (ms). */
 const FAST_JOB_MS = 5;
+/** Least jobs prefetched for a fast type: bigger acknowledgement batches, fewer round trips. */
+const PREFETCH_FLOOR = 50;
 const ACK_BATCH = 500;
+/** Jobs buffered in one turn that go out at once instead of at the end of the turn. */
+const WRITE_EAGER = 50;
+/** Acknowledgement batches in flight at once (see `flush`). */
+const ACK_LANES = 2;
+/** Acknowledgements pending before a second lane opens. */
+const LANE_MIN_BATCH = 16;
 
 /**
  * A job queue on Redis: many job types per queue, priorities, delays, retries with backoff,
@@ -242,13 +255,23 @@ export class MessageQueue {
   private readonly processors = new Map<string, ProcessorEntry>();
   private readonly writeBuffer: { jobs: NewJob[]; resolve: (ids: string[]) => void; reject: (error: unknown) => void }[] = [];
   private writeScheduled = false;
+  private writeBuffered = 0;
   private acks: PendingAck[] = [];
+  /** Pending while any ack lane runs; resolved when the last one ends. */
   private flushing: Promise<void> | undefined;
+  private flushDone: (() => void) | undefined;
+  private lanes = 0;
   private flushScheduled = false;
   private loop: Promise<void> | undefined;
   private kicked = false;
   private kickWaiter: (() => void) | undefined;
   private blockInFlight: Promise<void> | undefined;
+  /** Types the wait in flight listens on. */
+  private blockTypesInFlight: readonly string[] = [];
+  /** When the wait in flight times out (epoch ms). */
+  private blockUntil = 0;
+  /** Set while the loop awaits that wait (not parked for free slots). */
+  private blockTypes: readonly string[] | undefined;
   /** Counts finished waits, to detect a wake-up that arrived during a fetch. */
   private wakes = 0;
   private stopping = false;
@@ -325,7 +348,12 @@ export class MessageQueue {
    * option) throws a {@link ValidationError} and writes nothing.
    */
   async add<T>(type: string, data: T, options: JobOptions = {}): Promise<string> {
-    const [id] = await this.addBulk([{ type, data, options }]);
+    if (this.telemetry !== undefined) {
+      const [id] = await this.addBulk([{ type, data, options }]);
+      return id as string;
+    }
+    this.checkOpen();
+    const [id] = await this.write([this.prepare(type, data, options, this.clock.now())]);
     return id as string;
   }
 
@@ -362,12 +390,21 @@ export class MessageQueue {
   private write(jobs: NewJob[]): Promise<string[]> {
     return new Promise((resolve, reject) => {
       this.writeBuffer.push({ jobs, resolve, reject });
+      this.writeBuffered += jobs.length;
+      if (this.writeBuffered >= WRITE_EAGER) {
+        // A burst in one turn goes out in slices as it builds up, so Redis stores one slice
+        // while this process prepares the next instead of waiting for the whole turn.
+        this.writeBuffered = 0;
+        void this.sendWrites(this.writeBuffer.splice(0));
+        return;
+      }
       if (this.writeScheduled) return;
       this.writeScheduled = true;
       // After every pending microtask: callers awaiting a previous add have all added again.
       setImmediate(() => {
         this.writeScheduled = false;
-        void this.sendWrites(this.writeBuffer.splice(0));
+        this.writeBuffered = 0;
+        if (this.writeBuffer.length > 0) void this.sendWrites(this.writeBuffer.splice(0));
       });
     });
   }
@@ -378,7 +415,9 @@ export class MessageQueue {
       const result = await this.backend.addJobs(jobs, this.clock.now());
       let offset = 0;
       for (const entry of batch) {
-        entry.resolve(result.slice(offset, offset + entry.jobs.length).map((added) => added.id));
+        const ids: string[] = [];
+        for (let i = 0; i < entry.jobs.length; i++) ids.push((result[offset + i] as { id: string }).id);
+        entry.resolve(ids);
         offset += entry.jobs.length;
       }
     } catch (error) {
@@ -394,7 +433,10 @@ export class MessageQueue {
     if (typeof options !== 'object' || options === null) throw new ValidationError('options', 'must be an object');
     const serialized = serializeData(data, this.maxPayloadBytes);
     // The common case, a job without options, reuses the defaults encoded once.
-    if (this.encodedDefaults !== undefined && Object.keys(options).length === 0) return { ...this.encodedDefaults, type, data: serialized };
+    const defaults = this.encodedDefaults;
+    if (defaults !== undefined && isEmpty(options)) {
+      return { jobId: '', type, data: serialized, opts: defaults.opts, priority: defaults.priority, runAt: 0, traceCarrier: '', group: defaults.group };
+    }
     const resolved: PreparedOptions = prepareOptions(options, this.defaults, this.defaultAttempts, now);
     return {
       jobId: resolved.jobId,
@@ -535,11 +577,12 @@ export class MessageQueue {
       }
       this.unreserve(request);
       this.dispatch(result.jobs);
-      if (result.jobs.length > 0 || this.stopping) continue;
-      if (!this.drained && this.activeCount() === 0 && this.acks.length === 0) {
-        this.drained = true;
-        this.events.emit('drained', {});
-      }
+      if (this.stopping) continue;
+      // Every type got what it asked for: more may wait, fetch again. Fewer: the script emptied
+      // those lines (and marked any type it left jobs in), so wait for a wake-up instead of
+      // paying for a fetch that finds nothing.
+      if (result.jobs.length >= wanted && result.jobs.length > 0) continue;
+      if (result.jobs.length === 0) this.checkDrained();
       const now = this.clock.now();
       let timeoutMs = this.blockTimeoutMs;
       if (result.nextDelayedAt !== undefined) timeoutMs = Math.min(timeoutMs, Math.max(0, result.nextDelayedAt - now));
@@ -547,6 +590,10 @@ export class MessageQueue {
       // missed; its marker is gone, so fetch again instead of blocking.
       if (timeoutMs <= 0 || this.wakes !== wakesBefore) continue;
       const types = request.filter(([, count]) => count > 0).map(([type]) => type);
+      if (this.blockInFlight === undefined) {
+        this.blockTypesInFlight = types;
+        this.blockUntil = now + timeoutMs;
+      }
       this.blockInFlight ??= this.backend.waitForJobs(types, timeoutMs).then(
         () => {
           this.wakes++;
@@ -557,8 +604,25 @@ export class MessageQueue {
           if (!this.stopping) this.emitError(error, 'waiting for jobs failed');
         },
       );
+      this.blockTypes = this.blockInFlight === undefined ? undefined : this.blockTypesInFlight;
       await Promise.race([this.blockInFlight, this.waitKick()]);
+      this.blockTypes = undefined;
     }
+  }
+
+  private checkDrained(): void {
+    if (!this.drained && this.activeCount() === 0 && this.acks.length === 0) {
+      this.drained = true;
+      this.events.emit('drained', {});
+    }
+  }
+
+  /** True while the loop waits on a wake-up for every type with free slots in `request`. */
+  private blockCovers(request: readonly (readonly [string, number])[]): boolean {
+    const types = this.blockTypes;
+    if (types === undefined) return false;
+    for (const [type, count] of request) if (count > 0 && !types.includes(type)) return false;
+    return true;
   }
 
   private dispatch(jobs: readonly FetchedJob[]): void {
@@ -585,8 +649,7 @@ export class MessageQueue {
   }
 
   private async runJob(entry: ProcessorEntry, fetched: FetchedJob): Promise<void> {
-    const controller = new AbortController();
-    const record: ActiveRecord = { fetched, controller };
+    const record: ActiveRecord = { fetched, controller: undefined, abortReason: undefined, rejectAbort: undefined };
     entry.active.add(record);
     const startedAt = this.clock.monotonic();
     const startedAtEpoch = this.clock.now();
@@ -597,7 +660,7 @@ export class MessageQueue {
     let outcome: { ok: true; value: unknown } | { ok: false; error: unknown };
     const permit = entry.breaker?.tryAcquire();
     try {
-      stored = JSON.parse(fetched.opts) as StoredJobOptions;
+      stored = this.parseStoredOptions(fetched.opts);
       data = JSON.parse(fetched.data) as unknown;
       if (fetched.traceCarrier !== '') carrier = JSON.parse(fetched.traceCarrier) as Record<string, string>;
     } catch (error) {
@@ -612,22 +675,15 @@ export class MessageQueue {
       this.pushAck({ id: fetched.id, token: fetched.token, kind: 'h', value: '', runAt: 0, keep: '' }, () => undefined);
       return;
     }
-    const job = this.makeJob(fetched, stored, data, carrier, controller.signal);
+    const job = this.makeJob(fetched, stored, data, carrier, record);
     const aborted = new Promise<never>((_, reject) => {
-      controller.signal.addEventListener(
-        'abort',
-        () => {
-          const reason: unknown = controller.signal.reason;
-          reject(reason instanceof Error ? reason : new AbortError('job aborted', reason));
-        },
-        { once: true },
-      );
+      record.rejectAbort = reject;
     });
     aborted.catch(() => undefined);
     if (stored.timeoutMs !== undefined) {
       const limit = stored.timeoutMs;
       timer = this.clock.setTimeout(() => {
-        controller.abort(new TimeoutError(`job ${fetched.id}`, limit));
+        abortRecord(record, new TimeoutError(`job ${fetched.id}`, limit));
       }, limit);
     }
     try {
@@ -654,6 +710,18 @@ export class MessageQueue {
     }
     this.settle(entry, record, stored, outcome, this.clock.monotonic() - startedAt, startedAtEpoch);
   }
+
+  /** Jobs of a batch mostly share their options text; parse it once (the result is read-only). */
+  private parseStoredOptions(text: string): StoredJobOptions {
+    if (text !== this.lastOptsText || this.lastOpts === undefined) {
+      this.lastOpts = JSON.parse(text) as StoredJobOptions;
+      this.lastOptsText = text;
+    }
+    return this.lastOpts;
+  }
+
+  private lastOptsText = '';
+  private lastOpts: StoredJobOptions | undefined;
 
   private settle(
     entry: ProcessorEntry,
@@ -728,7 +796,7 @@ export class MessageQueue {
     });
   }
 
-  private makeJob(fetched: FetchedJob, stored: StoredJobOptions, data: unknown, carrier: Record<string, string>, signal: AbortSignal): Job {
+  private makeJob(fetched: FetchedJob, stored: StoredJobOptions, data: unknown, carrier: Record<string, string>, record: ActiveRecord): Job {
     const attempt = fetched.attemptsMade + 1;
     return {
       id: fetched.id,
@@ -739,7 +807,13 @@ export class MessageQueue {
       createdAt: fetched.createdAt,
       group: stored.group,
       traceCarrier: Object.freeze({ ...carrier }),
-      signal,
+      get signal(): AbortSignal {
+        if (record.controller === undefined) {
+          record.controller = new AbortController();
+          if (record.abortReason !== undefined) record.controller.abort(record.abortReason);
+        }
+        return record.controller.signal;
+      },
       updateProgress: async (progress: number | object): Promise<void> => {
         if (typeof progress !== 'number' && (typeof progress !== 'object' || progress === null)) {
           throw new ValidationError('progress', 'must be a number or an object');
@@ -757,9 +831,10 @@ export class MessageQueue {
 
   private pushAck(ack: Ack, done: (ok: boolean) => void): void {
     this.acks.push({ ack, done });
-    // Idle: send at once (next microtask, to gather a synchronous burst). Busy: the running
-    // flush picks these up as its next batch, so acknowledgements batch under load by themselves.
-    if (this.flushScheduled || this.flushing !== undefined) return;
+    // Idle: send at once (next microtask, to gather a synchronous burst). Busy: a second lane
+    // sends while the first waits on Redis; with both lanes out, the next to return picks these
+    // up as its batch, so acknowledgements batch under load by themselves.
+    if (this.flushScheduled || this.lanes >= ACK_LANES) return;
     this.flushScheduled = true;
     queueMicrotask(() => {
       this.flushScheduled = false;
@@ -767,53 +842,76 @@ export class MessageQueue {
     });
   }
 
-  /** Sends pending acknowledgements in batches, fetching the next jobs in the same round trip. */
+  /**
+   * Sends pending acknowledgements in batches, fetching the next jobs in the same round trip.
+   * Up to {@link ACK_LANES} batches are in flight at once, so Redis works on one while this
+   * process runs the jobs of the other. Resolves when no acknowledgement is pending or in flight.
+   */
   private flush(): Promise<void> {
-    if (this.flushing !== undefined) return this.flushing;
-    const run = async (): Promise<void> => {
-      // Let `this.flushing` be assigned before anything below can clear it.
-      await Promise.resolve();
-      let errorDelayMs = 0;
-      try {
-        while (this.acks.length > 0) {
-          const batch = this.acks.splice(0, ACK_BATCH);
-          const request = this.reserve();
-          const wanted = request.reduce((sum, [, count]) => sum + count, 0);
-          let result: { acked: boolean[]; fetched: FetchResult | undefined };
-          try {
-            result = await this.backend.finish(
-              batch.map((pending) => pending.ack),
-              this.clock.now(),
-              wanted > 0 ? this.fetchRequest(request) : undefined,
-            );
-            errorDelayMs = 0;
-          } catch (error) {
-            this.unreserve(request);
-            this.acks.unshift(...batch);
-            this.emitError(error, 'acknowledging jobs failed; will retry');
-            if (this.closed) return;
-            errorDelayMs = Math.min(5_000, Math.max(100, errorDelayMs * 2));
-            await this.delay(errorDelayMs);
-            continue;
-          }
+    // A second lane pays only for a real batch; a trickle waits for the running lane.
+    if (this.acks.length > 0 && (this.lanes === 0 || (this.lanes < ACK_LANES && this.acks.length >= LANE_MIN_BATCH))) {
+      if (this.flushing === undefined) {
+        this.flushing = new Promise((resolve) => {
+          this.flushDone = resolve;
+        });
+      }
+      this.lanes++;
+      void this.runLane();
+    }
+    return this.flushing ?? Promise.resolve();
+  }
+
+  /** One lane of {@link MessageQueue.flush}: sends batches until none is pending. */
+  private async runLane(): Promise<void> {
+    let errorDelayMs = 0;
+    try {
+      while (this.acks.length > 0) {
+        const batch = this.acks.splice(0, ACK_BATCH);
+        const request = this.reserve();
+        const wanted = request.reduce((sum, [, count]) => sum + count, 0);
+        let result: { acked: boolean[]; fetched: FetchResult | undefined };
+        try {
+          result = await this.backend.finish(
+            batch.map((pending) => pending.ack),
+            this.clock.now(),
+            wanted > 0 ? this.fetchRequest(request) : undefined,
+          );
+          errorDelayMs = 0;
+        } catch (error) {
           this.unreserve(request);
-          batch.forEach((pending, index) => {
-            pending.done(result.acked[index] === true);
-          });
-          if (result.fetched !== undefined) {
-            this.dispatch(result.fetched.jobs);
-            if (result.fetched.jobs.length < wanted) this.kick();
+          this.acks.unshift(...batch);
+          this.emitError(error, 'acknowledging jobs failed; will retry');
+          if (this.closed) return;
+          errorDelayMs = Math.min(5_000, Math.max(100, errorDelayMs * 2));
+          await this.delay(errorDelayMs);
+          continue;
+        }
+        this.unreserve(request);
+        batch.forEach((pending, index) => {
+          pending.done(result.acked[index] === true);
+        });
+        if (result.fetched !== undefined) {
+          this.dispatch(result.fetched.jobs);
+          if (result.fetched.jobs.length < wanted) {
+            // The loop already waits on a wake-up for these types: a kick would only buy an
+            // empty fetch.
+            const next = result.fetched.nextDelayedAt;
+            if (!this.blockCovers(request) || (next !== undefined && next < this.blockUntil)) this.kick();
+            else if (result.fetched.jobs.length === 0) this.checkDrained();
           }
         }
-      } finally {
-        // Synchronous with the last emptiness check: an ack pushed after this starts a new flush.
-        if (this.flushing === promise) this.flushing = undefined;
       }
-      this.notifyIdle();
-    };
-    const promise = run();
-    this.flushing = promise;
-    return promise;
+    } finally {
+      // Synchronous with the last emptiness check: an ack pushed after this starts a new lane.
+      this.lanes--;
+      if (this.lanes === 0) {
+        const done = this.flushDone;
+        this.flushing = undefined;
+        this.flushDone = undefined;
+        done?.();
+      }
+    }
+    this.notifyIdle();
   }
 
   private notifyIdle(): void {
@@ -843,7 +941,7 @@ export class MessageQueue {
       for (const id of lost) {
         const record = records.get(id);
         if (record === undefined) continue;
-        record.controller.abort(new QueueError(`lock of job ${id} was lost`, { details: { jobId: id } }));
+        abortRecord(record, new QueueError(`lock of job ${id} was lost`, { details: { jobId: id } }));
       }
     } catch (error) {
       this.emitError(error, 'renewing locks failed');
@@ -1170,7 +1268,7 @@ export class MessageQueue {
       if (timer !== undefined) this.clock.clearTimeout(timer);
     }
     for (const entry of this.processors.values()) {
-      for (const record of entry.active) record.controller.abort(new AbortError('queue is shutting down'));
+      for (const record of entry.active) abortRecord(record, new AbortError('queue is shutting down'));
     }
     // Hand-backs are queued on abort; give their flush one bounded chance.
     await new Promise<void>((resolve) => setImmediate(resolve));
@@ -1191,6 +1289,20 @@ export class MessageQueue {
     await this.backend.close();
     if (this.connection !== undefined) await closeRedisConnection(this.connection);
   });
+}
+
+/** Aborts a running attempt: its signal (when made) and its race with the processor. */
+function abortRecord(record: ActiveRecord, reason: Error): void {
+  if (record.abortReason !== undefined) return;
+  record.abortReason = reason;
+  record.controller?.abort(reason);
+  record.rejectAbort?.(reason);
+}
+
+/** True when `object` has no own enumerable key (without allocating a key list). */
+function isEmpty(object: object): boolean {
+  for (const key in object) if (Object.hasOwn(object, key)) return false;
+  return true;
 }
 
 function eventsMaxLen(option: MessageQueueOptions['globalEvents']): number {
@@ -1220,7 +1332,7 @@ function toScheduleInfo<T>(stored: StoredSchedule): ScheduleInfo<T> {
 function prefetchOf(entry: ProcessorEntry): number {
   if (entry.prefetch !== 'auto') return entry.prefetch;
   if (entry.averageMs === undefined || entry.averageMs >= FAST_JOB_MS) return 0;
-  return Math.min(100, Math.max(10, entry.concurrency));
+  return Math.min(100, Math.max(PREFETCH_FLOOR, entry.concurrency));
 }
 
 function checkRateLimit(field: string, limit: RateLimit | undefined): RateLimit | undefined {

@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import { defineScript, type ScriptCall } from '../core/define-script.js';
+import { defineScript } from '../core/define-script.js';
 import type { Keyspace } from '../core/keyspace.js';
 import type { RedisClient } from '../core/redis-connection.js';
 import addJobsSource from './lua/add-jobs.lua';
@@ -10,6 +10,7 @@ import removeScheduleSource from './lua/remove-schedule.lua';
 import upsertScheduleSource from './lua/upsert-schedule.lua';
 import cleanJobsSource from './lua/clean-jobs.lua';
 import extendLocksSource from './lua/extend-locks.lua';
+import finishAndFetchSource from './lua/finish-and-fetch.lua';
 import getStatsSource from './lua/get-stats.lua';
 import moveStalledSource from './lua/move-stalled-to-wait.lua';
 import moveToActiveSource from './lua/move-to-active.lua';
@@ -39,6 +40,13 @@ const withSchedules = (source: string): string => emitEventSource + produceSched
 const addJobs = defineScript('queue:add-jobs', withEvents(addJobsSource), { numberOfKeys: 4 });
 const moveToActive = defineScript('queue:move-to-active', moveToActiveSource, { numberOfKeys: 4 });
 const moveToFinished = defineScript('queue:move-to-finished', withEvents(moveToFinishedSource), { numberOfKeys: 6 });
+// Both transitions as functions of (KEYS, ARGV) in one script, for the worker's steady state.
+const asFunction = (name: string, source: string): string => `local function ${name}(KEYS, ARGV)\n${source}\nend\n`;
+const finishAndFetch = defineScript(
+  'queue:finish-and-fetch',
+  emitEventSource + asFunction('finishJobs', moveToFinishedSource) + asFunction('fetchJobs', moveToActiveSource) + finishAndFetchSource,
+  { numberOfKeys: 7 },
+);
 const extendLocks = defineScript('queue:extend-locks', extendLocksSource, { numberOfKeys: 1 });
 const moveStalled = defineScript('queue:move-stalled-to-wait', withEvents(moveStalledSource), { numberOfKeys: 5 });
 const retryFailed = defineScript('queue:retry-failed', retryFailedSource, { numberOfKeys: 2 });
@@ -89,15 +97,36 @@ export class RedisQueueBackend implements QueueBackend {
     const out: { id: string; existed: boolean }[] = [];
     for (let start = 0; start < jobs.length; start += ADD_CHUNK) {
       const chunk = jobs.slice(start, start + ADD_CHUNK);
-      const args: (string | number)[] = [this.base, now, chunk.length, this.eventsMaxLen];
-      for (const job of chunk) args.push(job.jobId, job.type, job.data, job.opts, job.priority, job.runAt, job.traceCarrier, job.group);
+      // What jobs share (type and options, typically the same for a whole batch) is sent once
+      // per distinct shape; each job then costs three short arguments on the wire.
+      const shapeArgs: (string | number)[] = [];
+      const shapeIndex = new Map<string, number>();
+      const jobArgs: (string | number)[] = [];
+      let last: NewJob | undefined;
+      let index = 0;
+      for (const job of chunk) {
+        if (last === undefined || !sameShape(job, last)) {
+          const shape = `${job.type}\u0000${job.opts}\u0000${job.priority}\u0000${job.runAt}\u0000${job.traceCarrier}\u0000${job.group}`;
+          const known = shapeIndex.get(shape);
+          if (known === undefined) {
+            index = shapeIndex.size + 1;
+            shapeIndex.set(shape, index);
+            shapeArgs.push(job.type, job.opts, job.priority, job.runAt, job.traceCarrier, job.group);
+          } else {
+            index = known;
+          }
+          last = job;
+        }
+        jobArgs.push(job.jobId, index, job.data);
+      }
+      const args: (string | number)[] = [this.base, now, chunk.length, this.eventsMaxLen, shapeIndex.size, ...shapeArgs, ...jobArgs];
       const reply = await addJobs.run<Reply[]>(this.client, [this.key('id'), this.key('delayed'), this.key('types'), this.key('counts')], args);
       for (let i = 0; i < reply.length; i += 2) out.push({ id: String(reply[i]), existed: reply[i + 1] === 1 });
     }
     return out;
   }
 
-  private fetchCall(request: FetchRequest): ScriptCall {
+  private fetchArgs(request: FetchRequest): (string | number)[] {
     const args: (string | number)[] = [
       this.base,
       request.now,
@@ -110,30 +139,30 @@ export class RedisQueueBackend implements QueueBackend {
       request.types.length,
     ];
     for (const [type, count] of request.types) args.push(type, count);
-    return { script: moveToActive, keys: [this.key('delayed'), this.key('active'), this.key('meta'), this.key('counts')], args };
+    return args;
   }
 
   async fetch(request: FetchRequest): Promise<FetchResult> {
-    const call = this.fetchCall(request);
-    return parseFetch(request, await moveToActive.run<FetchReply>(this.client, call.keys, call.args));
+    const reply = await moveToActive.run<FetchReply>(this.client, [this.key('delayed'), this.key('active'), this.key('meta'), this.key('counts')], this.fetchArgs(request));
+    return parseFetch(request, reply);
   }
 
   async finish(acks: readonly Ack[], now: number, fetch?: FetchRequest): Promise<{ acked: boolean[]; fetched: FetchResult | undefined }> {
+    if (acks.length === 0) return { acked: [], fetched: fetch === undefined ? undefined : await this.fetch(fetch) };
     const args: (string | number)[] = [this.base, now, acks.length, this.eventsMaxLen];
     for (const ack of acks) args.push(ack.id, ack.token, ack.kind, ack.value, ack.runAt, ack.keep);
-    // Both commands are written at once on one connection: one round trip, in order, without
-    // the cost of building an ioredis pipeline per call.
-    const finished =
-      acks.length === 0
-        ? Promise.resolve([])
-        : moveToFinished.run<number[]>(
-            this.client,
-            [this.key('active'), this.key('completed'), this.key('failed'), this.key('delayed'), this.key('counts'), this.key('metrics')],
-            args,
-          );
-    const fetched = fetch === undefined ? undefined : this.fetch(fetch);
-    const [acked, next] = await Promise.all([finished, fetched]);
-    return { acked: acked.map((value) => value === 1), fetched: next };
+    const finishKeys = [this.key('active'), this.key('completed'), this.key('failed'), this.key('delayed'), this.key('counts'), this.key('metrics')];
+    if (fetch === undefined) {
+      const acked = await moveToFinished.run<number[]>(this.client, finishKeys, args);
+      return { acked: acked.map((value) => value === 1), fetched: undefined };
+    }
+    // Finish and fetch in one script call: one round trip and one socket write per batch.
+    const [acked, fetched] = await finishAndFetch.run<[number[], FetchReply]>(
+      this.client,
+      [...finishKeys, this.key('meta')],
+      [args.length, ...args, ...this.fetchArgs(fetch)],
+    );
+    return { acked: acked.map((value) => value === 1), fetched: parseFetch(fetch, fetched) };
   }
 
   async extendLocks(locks: readonly (readonly [string, string])[], lockUntil: number): Promise<string[]> {
@@ -381,6 +410,11 @@ function parseFetch(request: FetchRequest, reply: FetchReply): FetchResult {
     nextDelayedAt: next < 0 ? undefined : next,
     pending: pending === 1,
   };
+}
+
+/** True when two jobs share everything but id and data (a run of a batch sends it once). */
+function sameShape(a: NewJob, b: NewJob): boolean {
+  return a.type === b.type && a.opts === b.opts && a.priority === b.priority && a.runAt === b.runAt && a.traceCarrier === b.traceCarrier && a.group === b.group;
 }
 
 function pairs(flat: readonly string[]): Record<string, number> {

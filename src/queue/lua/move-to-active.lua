@@ -32,7 +32,12 @@ local queueLimit, queueWindow = tonumber(ARGV[5]), tonumber(ARGV[6])
 local groupLimit, groupWindow = tonumber(ARGV[7]), tonumber(ARGV[8])
 local ntypes = tonumber(ARGV[9])
 
-local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, 1000)
+-- The head of delayed says whether anything is due; most calls then skip the range read.
+local head = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+local due = {}
+if head[2] and tonumber(head[2]) <= now then
+  due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, 1000)
+end
 if #due > 0 then
   local woken = {}
   for _, id in ipairs(due) do
@@ -52,7 +57,7 @@ if #due > 0 then
 end
 
 local nextDelayed = -1
-local head = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+if #due > 0 then head = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES') end
 if head[2] then nextDelayed = tonumber(head[2]) end
 
 if redis.call('HGET', KEYS[3], 'paused') then
@@ -74,6 +79,7 @@ end
 local started = 0
 
 local jobs = {}
+local locked = {}
 local pending = 0
 for i = 0, ntypes - 1 do
   local jtype = ARGV[10 + i * 2]
@@ -108,8 +114,14 @@ for i = 0, ntypes - 1 do
       if not limited then
         local f = redis.call('HMGET', jobKey, 'type', 'data', 'opts', 'ts', 'atm', 'stc', 'tc', 'run', 'pri', 'ats', 'sch')
         local ats = (tonumber(f[10]) or 0) + 1
-        redis.call('HSET', jobKey, 'st', 'active', 'tok', token .. ':' .. ats, 'pro', now, 'ats', ats)
-        redis.call('ZADD', KEYS[2], expiry, id)
+        redis.call('HSET', jobKey, 'st', 'active', 'tok', token .. ':' .. ats, 'pro', ARGV[2], 'ats', ats)
+        -- One ZADD for the whole fetch (flushed every 500 jobs to bound unpack's stack use).
+        locked[#locked + 1] = expiry
+        locked[#locked + 1] = id
+        if #locked >= 1000 then
+          redis.call('ZADD', KEYS[2], unpack(locked))
+          locked = {}
+        end
         jobs[#jobs + 1] = {id, f[1], f[2], f[3], f[4], ats, f[5] or 0, f[6] or 0, f[7] or '', f[8] or 0, f[9], f[11] or ''}
         started = started + 1
       end
@@ -122,6 +134,7 @@ for i = 0, ntypes - 1 do
     pending = 1
   end
 end
+if #locked > 0 then redis.call('ZADD', KEYS[2], unpack(locked)) end
 if queueKey and started > 0 then
   if redis.call('INCRBY', queueKey, started) == started then redis.call('PEXPIRE', queueKey, queueWindow * 2) end
 end

@@ -70,12 +70,12 @@ for i = 0, n - 1 do
   local kind = ARGV[o + 2]
   local jobKey = base .. 'job:' .. id
   local f = redis.call('HMGET', jobKey, 'tok', 'type', 'pri', 'seq', 'atm')
-  if f[1] ~= ARGV[o + 1] or not redis.call('ZSCORE', KEYS[1], id) then
+  -- The token check comes first; ZREM then both checks the job is still active and removes it.
+  if f[1] ~= ARGV[o + 1] or redis.call('ZREM', KEYS[1], id) == 0 then
     out[#out + 1] = 0
   else
     out[#out + 1] = 1
     local jtype = f[2]
-    redis.call('ZREM', KEYS[1], id)
     if kind == 'h' then
       redis.call('HSET', jobKey, 'st', 'waiting', 'tok', '')
       redis.call('ZADD', base .. 'wait:' .. jtype, tonumber(f[3]) * 1000000000000 + tonumber(f[4]), id)
