@@ -4,20 +4,20 @@
  * the scenario did not go as expected).
  *
  * Redis from REDIS_URL (default 127.0.0.1:6379) when it answers, else the in-memory drivers.
- * Emails go to `.outbox/`. Traces: to ZIPKIN_ENDPOINT / JAEGER_ENDPOINT when set, to the console
+ * Emails go to `.outbox/` (EMAIL_DEV_DIR); their tracked links point at flow-api. Traces: to ZIPKIN_ENDPOINT / JAEGER_ENDPOINT when set, to the console
  * with `--traces`, nowhere otherwise.
  */
 import { randomBytes } from 'node:crypto';
-import { readdir } from 'node:fs/promises';
-import { resolve } from 'node:path';
+import { readdir, readFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
 import type { Server } from 'node:http';
 import { createConsoleLogger } from '@ux-flow/common';
+import { MemoryEmailStore } from '@ux-flow/common/communication';
 import { MemoryQueueBackend } from '@ux-flow/common/queue';
 import type { Redis } from 'ioredis';
 import { createFlowApi } from './flow-api/app.js';
 import { createKnowledgeService } from './knowledge-service/app.js';
 import { connectRedis, DEMO_USERS, JOBS, redisHost } from './shared/dev-config.js';
-import { LocalMailer } from './shared/local-mailer.js';
 import { closeServer, openServer, type ServiceRuntime } from './shared/service-kit.js';
 import { createWorker, SIMULATED_OUTAGE } from './worker/worker.js';
 
@@ -43,6 +43,12 @@ async function outboxFiles(dir: string): Promise<Set<string>> {
   }
 }
 
+/** The click-tracking links (`<base>/email/t/c/<signed token>`) in an email's HTML preview. */
+async function trackedLinks(dir: string, eml: string, apiUrl: string): Promise<string[]> {
+  const html = await readFile(join(dir, eml.replace(/\.eml$/, '.html')), 'utf8');
+  return [...html.matchAll(/href="([^"]+)"/g)].map((m) => m[1]!.replaceAll('&amp;', '&')).filter((href) => href.startsWith(`${apiUrl}/email/t/c/`));
+}
+
 async function deleteKeys(redis: Redis, prefix: string): Promise<void> {
   let cursor = '0';
   do {
@@ -55,7 +61,7 @@ async function deleteKeys(redis: Redis, prefix: string): Promise<void> {
 interface Overview {
   queue: { counts: Record<string, number> };
   deadLetters: { id: string; type: string; attempts: number; error?: string }[];
-  email: Record<string, number> | undefined;
+  email: Record<string, number>;
   prompts: { template: string; experiment?: string; arms: { id: string; traffic: number; quality?: number; probabilityBest?: number; retired: boolean }[] };
 }
 
@@ -76,14 +82,14 @@ async function main(): Promise<number> {
 
   const logger = createConsoleLogger({ level: 'error', bindings: { demo: true } });
   const runtime: ServiceRuntime = {
-    ...(redis === undefined ? { memoryBackend: new MemoryQueueBackend() } : { redis }),
+    // Without Redis, flow-api and the worker share the in-memory queue and email state of this process.
+    ...(redis === undefined ? { memoryBackend: new MemoryQueueBackend(), emailStore: new MemoryEmailStore() } : { redis }),
     prefix,
     logger,
     enableTracing: true,
     tracing: { sampleRate: 1, ...(exporter === undefined ? {} : { exporter }), logger },
   };
   const outbox = resolve(process.env['EMAIL_DEV_DIR'] ?? '.outbox');
-  const localMailer = redis === undefined ? new LocalMailer({ defaultFrom: 'UX Flow <no-reply@ux-flow.example>', templateDefaults: { productName: 'UX Flow' }, outputDir: outbox }) : undefined;
   const emailsBefore = await outboxFiles(outbox);
 
   step('starting the services');
@@ -92,14 +98,13 @@ async function main(): Promise<number> {
   const [apiHttp, workerHttp, knowledgeHttp] = [await openOn(port(0)), await openOn(port(1)), await openOn(port(2))];
   const knowledge = createKnowledgeService(runtime);
   knowledgeHttp.server.on('request', knowledge.app);
-  const api = await createFlowApi({ ...runtime, knowledgeUrl: knowledgeHttp.url, publicUrl: apiHttp.url, ...(localMailer === undefined ? {} : { localMailer }) });
+  const api = await createFlowApi({ ...runtime, knowledgeUrl: knowledgeHttp.url, publicUrl: apiHttp.url });
   apiHttp.server.on('request', api.app);
   const worker = await createWorker({
     ...runtime,
     knowledgeUrl: knowledgeHttp.url,
     publicUrl: apiHttp.url,
     ...(redis === undefined ? { optimizer: api.optimizer } : {}),
-    ...(localMailer === undefined ? {} : { localMailer }),
   });
   workerHttp.server.on('request', worker.app);
   out(`flow-api ${apiHttp.url}, worker ${workerHttp.url}, knowledge-service ${knowledgeHttp.url}`);
@@ -183,18 +188,27 @@ async function main(): Promise<number> {
     }
     out('all jobs finished');
 
+    const written = [...(await outboxFiles(outbox))].filter((name) => !emailsBefore.has(name));
+    const emailsWritten = written.length;
+    step('following the tracked link of an invitation (signed, counted as a click, then redirected)');
+    const links = written.length === 0 ? [] : await trackedLinks(outbox, written[0]!, apiHttp.url);
+    const click = links.length === 0 ? undefined : await fetch(links[0]!, { redirect: 'manual' });
+    const landing = click?.headers.get('location') ?? '';
+    expect(click?.status === 302 && landing.startsWith(`${apiHttp.url}/invitations/accept`), `the tracked link answered ${click?.status ?? 'nothing'} (${landing || 'no redirect'})`);
+    out(click === undefined ? 'no tracked link found' : `${click.status} to ${landing.replace(apiHttp.url, '')}`);
+
     const overview = (await call('GET', '/api/admin/overview', grace!)).json as unknown as Overview;
-    const emailsWritten = [...(await outboxFiles(outbox))].filter((name) => !emailsBefore.has(name)).length;
     const counts = overview.queue.counts;
     expect(counts['completed'] === flowIds.length + 2, `expected ${flowIds.length + 2} completed jobs, got ${counts['completed']}`);
     expect(overview.deadLetters.some((job) => job.type === JOBS.ai && job.attempts === 3), 'the failing flow is not in the dead-letter list after 3 attempts');
     expect(emailsWritten === 2, `expected 2 emails in ${outbox}, found ${emailsWritten}`);
+    expect(overview.email['sent'] === 2 && overview.email['clicked'] === 1, `expected 2 sent and 1 clicked in the email statistics, got ${JSON.stringify(overview.email)}`);
 
     out('\nSummary');
     out(`  Requests to flow-api: ${[...statuses].sort(([a], [b]) => a - b).map(([code, n]) => `${n} × ${code}`).join(', ')}`);
     out(`  Jobs: ${counts['completed']} completed, ${counts['failed']} dead-lettered, ${counts['waiting']} waiting, ${counts['active']} active`);
     for (const job of overview.deadLetters) out(`    dead letter ${job.id} (${job.type}) after ${job.attempts} attempts: ${job.error ?? ''}`);
-    out(`  Emails: ${emailsWritten} written to ${outbox} (open the .html files for a preview)`);
+    out(`  Emails: ${emailsWritten} written to ${outbox} (open the .html files for a preview); ${overview.email['sent']} sent, ${overview.email['clicked']} clicked`);
     out(`  Prompt experiment "${overview.prompts.template}" (${overview.prompts.experiment ?? 'none'}):`);
     for (const arm of [...overview.prompts.arms].sort((a, b) => (b.quality ?? 0) - (a.quality ?? 0))) {
       const quality = arm.quality === undefined ? '   –' : arm.quality.toFixed(2);

@@ -18,10 +18,10 @@ import {
   ValidationError,
 } from '@ux-flow/common';
 import { type PromptSelection, PromptTemplateError } from '@ux-flow/common/ai';
-import { createBlockMetrics } from '../shared/block-metrics.js';
+import { MemoryEmailStore } from '@ux-flow/common/communication';
+import { BlockMetrics } from '@ux-flow/common/monitoring';
 import { JOBS, ROLES, secret, SERVICES, USER_AUDIENCE, USER_ISSUER, UserDirectory, WORKSPACES } from '../shared/dev-config.js';
 import { createKnowledgeClient, type KnowledgeClient } from '../shared/knowledge-client.js';
-import type { LocalMailer } from '../shared/local-mailer.js';
 import { createMonitor, createQueue, type ServiceRuntime } from '../shared/service-kit.js';
 import { FlowIndex } from './flow-index.js';
 import { ensureFlowPrompt, FLOW_PROMPT } from './prompts.js';
@@ -43,8 +43,6 @@ export interface FlowApiOptions extends ServiceRuntime {
   knowledgeUrl: string;
   /** Public base URL of this API (email links and click tracking point here). */
   publicUrl: string;
-  /** Without Redis: the mailer shared with the worker in this process. */
-  localMailer?: LocalMailer;
   /** Development secrets are used for what `env` does not set. Default `process.env`. */
   env?: NodeJS.ProcessEnv;
 }
@@ -56,7 +54,7 @@ export interface FlowApi {
   auth: UnifiedAuthMiddleware;
   messageQueue: MessageQueue;
   optimizer: PromptOptimizer;
-  emailService: EnhancedEmailService | undefined;
+  emailService: EnhancedEmailService;
   close(): Promise<void>;
 }
 
@@ -77,7 +75,8 @@ export async function createFlowApi(options: FlowApiOptions): Promise<FlowApi> {
   const logger = options.logger;
 
   const performanceMonitor = createMonitor(SERVICES.flowApi, options);
-  const metrics = createBlockMetrics(performanceMonitor.registry);
+  // Queue and prompt series in the monitor's registry, next to the HTTP series: one /metrics.
+  const metrics = BlockMetrics.for(performanceMonitor.registry);
   const messageQueue = createQueue(options, performanceMonitor, { metrics: metrics.queue, jobTypes: [JOBS.ai, JOBS.email] });
   metrics.watchQueue(messageQueue);
 
@@ -93,23 +92,21 @@ export async function createFlowApi(options: FlowApiOptions): Promise<FlowApi> {
   const optimizer = initializePromptOptimizer(options.redis, logger, { prefix, metrics: metrics.prompts });
   await ensureFlowPrompt(optimizer);
 
-  // The email service needs Redis (idempotency, suppression, caps, tracking counters).
-  const emailService =
-    options.redis === undefined
-      ? undefined
-      : initializeEnhancedEmailService(
-          {
-            defaultFrom: { name: 'UX Flow', address: 'no-reply@ux-flow.example' },
-            redis: options.redis,
-            prefix,
-            templateDefaults: { productName: 'UX Flow' },
-            tracking: { baseUrl: `${options.publicUrl}/email`, secret: secret('EMAIL_TRACKING_SECRET', env) },
-            env,
-          },
-          logger,
-          messageQueue,
-        );
-  if (emailService === undefined && options.localMailer === undefined) throw new ValidationError('localMailer', 'is needed without Redis');
+  // Provider from EMAIL_PROVIDER (default 'dev': files in EMAIL_DEV_DIR, default .outbox/). State
+  // (idempotency keys, suppression list, statistics) in Redis, or in the process without it.
+  const emailService = initializeEnhancedEmailService(
+    {
+      defaultFrom: { name: 'UX Flow', address: 'no-reply@ux-flow.example' },
+      ...(options.redis !== undefined ? { redis: options.redis } : { store: options.emailStore ?? new MemoryEmailStore() }),
+      prefix,
+      templateDefaults: { productName: 'UX Flow' },
+      tracking: { baseUrl: `${options.publicUrl}/email`, secret: secret('EMAIL_TRACKING_SECRET', env) },
+      metricsRegistry: performanceMonitor.registry,
+      env,
+    },
+    logger,
+    messageQueue,
+  );
 
   const knowledge: KnowledgeClient = createKnowledgeClient(options.knowledgeUrl, auth, performanceMonitor.tracer);
   const flowIndex = new FlowIndex(options.redis, `${prefix}:flow-api`);
@@ -124,7 +121,7 @@ export async function createFlowApi(options: FlowApiOptions): Promise<FlowApi> {
     const redis = options.redis;
     performanceMonitor.registerHealthCheck('redis', async () => (await redis.ping()) === 'PONG', { timeoutMs: 500 });
   }
-  if (emailService !== undefined) app.use('/email', emailService.router()); // click tracking, before body parsers
+  app.use('/email', emailService.router()); // click tracking, before body parsers
   app.use(express.json({ limit: '64kb' }));
 
   // Where invitation links land (public: the invitee has no account yet).
@@ -189,7 +186,7 @@ export async function createFlowApi(options: FlowApiOptions): Promise<FlowApi> {
       tags: ['invitation'],
       idempotencyKey: `invite:${workspaceId}:${email.toLowerCase()}`, // a double click sends one email
     };
-    const jobId = emailService !== undefined ? await emailService.queueEmail(message) : await options.localMailer!.queueEmail(messageQueue, message);
+    const jobId = await emailService.queueEmail(message);
     res.status(202).json({ status: 'queued', jobId });
   });
 
@@ -198,7 +195,7 @@ export async function createFlowApi(options: FlowApiOptions): Promise<FlowApi> {
       messageQueue.getStats(),
       messageQueue.listDeadLetters({ limit: 10 }),
       optimizer.getReport(FLOW_PROMPT),
-      emailService !== undefined ? emailService.getStats().then((stats) => stats.total) : Promise.resolve(options.localMailer?.counts),
+      emailService.getStats().then((stats) => stats.total),
     ]);
     res.json({
       queue: { counts: queue.counts, types: queue.types, lastHour: queue.lastHour },
@@ -244,7 +241,7 @@ export async function createFlowApi(options: FlowApiOptions): Promise<FlowApi> {
     emailService,
     async close() {
       await messageQueue.close({ timeoutMs: 5000 });
-      await emailService?.close();
+      await emailService.close();
       await optimizer.close();
       await auth.close();
       await performanceMonitor.shutdown();

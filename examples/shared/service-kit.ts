@@ -7,6 +7,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Redis } from 'ioredis';
 import { createSilentLogger, initializeMessageQueue, initializePerformanceMonitor, type Logger, type PerformanceMonitor } from '@ux-flow/common';
+import type { EmailStateStore } from '@ux-flow/common/communication';
 import type { DistributedTracerOptions } from '@ux-flow/common/monitoring';
 import { createInMemoryMessageQueue, type MemoryQueueBackend, type MessageQueue, type MessageQueueOptions } from '@ux-flow/common/queue';
 import { QUEUE_NAME } from './dev-config.js';
@@ -17,6 +18,11 @@ export interface ServiceRuntime {
   redis?: Redis;
   /** Shared in-memory queue storage, when several services run in one process without Redis. */
   memoryBackend?: MemoryQueueBackend;
+  /**
+   * Shared in-memory email state (idempotency keys, suppression list, statistics), when several
+   * services run in one process without Redis. Ignored when `redis` is set.
+   */
+  emailStore?: EmailStateStore;
   /** Key prefix for everything the services store in Redis. Default `'uxflow-example'`. */
   prefix?: string;
   /** Default silent. */

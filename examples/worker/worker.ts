@@ -15,12 +15,12 @@ import {
 } from '@ux-flow/common';
 import { combineEvaluators, type CompletionRequest, keywordsEvaluator, lengthEvaluator, type LlmAdapter, LocalAdapter } from '@ux-flow/common/ai';
 import { sleep } from '@ux-flow/common/core';
+import { MemoryEmailStore } from '@ux-flow/common/communication';
+import { BlockMetrics } from '@ux-flow/common/monitoring';
 import type { Job } from '@ux-flow/common/queue';
 import type { AiProcessingJob } from '../flow-api/app.js';
-import { createBlockMetrics } from '../shared/block-metrics.js';
 import { JOBS, secret, SERVICES } from '../shared/dev-config.js';
 import { createKnowledgeClient } from '../shared/knowledge-client.js';
-import type { LocalMailer } from '../shared/local-mailer.js';
 import { createMonitor, createQueue, type ServiceRuntime } from '../shared/service-kit.js';
 
 /** Options of {@link createWorker}. */
@@ -37,8 +37,6 @@ export interface WorkerOptions extends ServiceRuntime {
   llmLatencyMs?: number;
   /** Share flow-api's optimizer (needed in one process without Redis: the memory store is per instance). */
   optimizer?: PromptOptimizer;
-  /** Without Redis: the mailer shared with flow-api in this process. */
-  localMailer?: LocalMailer;
   /** Development secrets are used for what `env` does not set. Default `process.env`. */
   env?: NodeJS.ProcessEnv;
 }
@@ -49,7 +47,7 @@ export interface FlowWorker {
   app: Express;
   monitor: PerformanceMonitor;
   messageQueue: MessageQueue;
-  emailService: EnhancedEmailService | undefined;
+  emailService: EnhancedEmailService;
   close(): Promise<void>;
 }
 
@@ -88,7 +86,7 @@ export async function createWorker(options: WorkerOptions): Promise<FlowWorker> 
   const logger = options.logger;
 
   const performanceMonitor = createMonitor(SERVICES.worker, options);
-  const metrics = createBlockMetrics(performanceMonitor.registry);
+  const metrics = BlockMetrics.for(performanceMonitor.registry);
   const messageQueue = createQueue(options, performanceMonitor, { metrics: metrics.queue });
   metrics.watchQueue(messageQueue);
 
@@ -101,24 +99,20 @@ export async function createWorker(options: WorkerOptions): Promise<FlowWorker> 
   const optimizer = options.optimizer ?? initializePromptOptimizer(options.redis, logger, { prefix, metrics: metrics.prompts });
   const llm = options.llm ?? outlineModel(options.llmLatencyMs ?? 20);
 
-  const emailService =
-    options.redis === undefined
-      ? undefined
-      : initializeEnhancedEmailService(
-          {
-            defaultFrom: { name: 'UX Flow', address: 'no-reply@ux-flow.example' },
-            redis: options.redis,
-            prefix,
-            templateDefaults: { productName: 'UX Flow' },
-            tracking: { baseUrl: `${options.publicUrl}/email`, secret: secret('EMAIL_TRACKING_SECRET', env) },
-            env,
-          },
-          logger,
-          messageQueue,
-        );
-  emailService?.on('sent', (result) => metrics.email(result.status, result.provider));
-  emailService?.on('failed', () => metrics.email('failed', undefined));
-  const localMailer = options.localMailer;
+  // Same settings as flow-api's (the tracking secret signs the links flow-api's router checks).
+  const emailService = initializeEnhancedEmailService(
+    {
+      defaultFrom: { name: 'UX Flow', address: 'no-reply@ux-flow.example' },
+      ...(options.redis !== undefined ? { redis: options.redis } : { store: options.emailStore ?? new MemoryEmailStore() }),
+      prefix,
+      templateDefaults: { productName: 'UX Flow' },
+      tracking: { baseUrl: `${options.publicUrl}/email`, secret: secret('EMAIL_TRACKING_SECRET', env) },
+      metricsRegistry: performanceMonitor.registry,
+      env,
+    },
+    logger,
+    messageQueue,
+  );
 
   async function processAIRequest(data: AiProcessingJob, job: Job<AiProcessingJob>): Promise<{ steps: number; quality: number; arm: string; outline: string }> {
     const system = data.messages.filter((m) => m.role === 'system').map((m) => m.content).join('\n');
@@ -145,16 +139,7 @@ export async function createWorker(options: WorkerOptions): Promise<FlowWorker> 
 
   const concurrency = options.concurrency === undefined ? {} : { concurrency: options.concurrency };
   messageQueue.registerProcessor<AiProcessingJob>(JOBS.ai, async (jobData, job) => processAIRequest(jobData, job), concurrency);
-  messageQueue.registerProcessor(
-    JOBS.email,
-    async (jobData) => (emailService !== undefined ? emailService.processSendEmail(jobData) : localMailer!.processSendEmail(jobData)),
-    concurrency,
-  );
-  if (localMailer !== undefined && emailService === undefined) {
-    messageQueue.on('completed', (event) => {
-      if (event.type === JOBS.email) metrics.email('sent', 'dev');
-    });
-  }
+  messageQueue.registerProcessor(JOBS.email, async (jobData) => emailService.processSendEmail(jobData), concurrency);
 
   const app = express();
   app.disable('x-powered-by');
@@ -172,7 +157,7 @@ export async function createWorker(options: WorkerOptions): Promise<FlowWorker> 
     emailService,
     async close() {
       await messageQueue.close({ timeoutMs: 5000 });
-      await emailService?.close();
+      await emailService.close();
       if (options.optimizer === undefined) await optimizer.close();
       await auth.close();
       await performanceMonitor.shutdown();

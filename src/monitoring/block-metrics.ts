@@ -75,8 +75,8 @@ const STATS_TIMEOUT_MS = 2_000;
  * `prompt_served_total{template,arm}`, `prompt_outcomes_total{template,arm,success}`,
  * `prompt_quality{template,arm}`.
  *
- * Usually reached through {@link PerformanceMonitor}: `performanceMonitor.queueMetrics()`,
- * `performanceMonitor.watchQueue(queue)`, `performanceMonitor.promptMetrics()`.
+ * With a {@link PerformanceMonitor}, use its registry — `BlockMetrics.for(performanceMonitor.registry)` —
+ * so one `/metrics` serves everything.
  *
  * @example
  * ```ts

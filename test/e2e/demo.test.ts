@@ -25,6 +25,9 @@ it('runs the demo scenario to a summary and exits 0 when Redis is unreachable', 
     expect(output).toContain('Scenario OK.');
     expect(output).toMatch(/dead letter flow:\S+ \(ai_processing\) after 3 attempts/);
     expect(output).toContain('403 insufficient_scope');
+    // Click tracking works without Redis too: the signed link redirects and the click is counted.
+    expect(output).toMatch(/tracked link of an invitation .* … 302 to \/invitations\/accept\?workspace=w-acme/);
+    expect(output).toContain('2 sent, 1 clicked');
     expect(code).toBe(0);
     expect((await readdir(outbox)).filter((name) => name.endsWith('.eml'))).toHaveLength(2);
   } finally {

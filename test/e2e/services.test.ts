@@ -151,8 +151,14 @@ describe('example services end to end', () => {
     expect(apiMetrics).toMatch(/prompt_served_total\{[^}]*template="flow-outline"/);
     const workerMetrics = await (await fetch(`${worker.url}/metrics`)).text();
     expect(workerMetrics).toMatch(/queue_jobs_finished_total\{[^}]*type="ai_processing"[^}]*outcome="completed"[^}]*\} [1-9]/);
-    expect(workerMetrics).toMatch(/email_messages_total\{[^}]*status="sent"[^}]*provider="smtp"[^}]*\} 1/);
-    expect(workerMetrics).toMatch(/queue_job_duration_seconds_bucket\{/);
+    expect(workerMetrics).toMatch(/queue_jobs\{[^}]*queue="flows"[^}]*state="completed"[^}]*\} [1-9]/);
+    expect(workerMetrics).toMatch(/queue_job_duration_seconds_bucket\{[^}]*type="ai_processing"/);
+    expect(workerMetrics).toMatch(/queue_oldest_waiting_age_seconds\{[^}]*queue="flows"[^}]*\} /);
+    // The email service's own series (metricsRegistry: the monitor's registry).
+    expect(workerMetrics).toMatch(/email_messages_sent_total\{[^}]*provider="smtp"[^}]*template="workspace-invitation"[^}]*\} 1/);
+    expect(workerMetrics).toMatch(/email_send_duration_seconds_bucket\{[^}]*provider="smtp"/);
+    // The click on the tracked link was counted by flow-api's email router.
+    expect(apiMetrics).toMatch(/email_delivery_events_total\{[^}]*event="clicked"[^}]*source="tracking"[^}]*\} 1/);
   });
 
   it('redelivers the job of a worker killed mid-job to another worker, which completes it', async () => {

@@ -7,8 +7,10 @@ import { join } from 'node:path';
 import express from 'express';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PromptOptimizer } from '../../../src/ai/index.js';
 import { initializeEnhancedEmailService, type EnhancedEmailService } from '../../../src/communication/index.js';
-import { PerformanceMonitor } from '../../../src/monitoring/index.js';
+import { BlockMetrics, PerformanceMonitor } from '../../../src/monitoring/index.js';
+import { createInMemoryMessageQueue, type MessageQueue } from '../../../src/queue/index.js';
 import { exposedNames, metricNamesOf } from '../../helpers/docs-promql.js';
 import { REPO_ROOT } from '../../helpers/docs-snippets.js';
 import { connectShared, deleteKeys, testPrefix } from '../../helpers/redis.js';
@@ -44,6 +46,8 @@ function dashboard(): Dashboard {
 describe('docs/ops: Prometheus rules and the Grafana dashboard', () => {
   let monitor: PerformanceMonitor;
   let emailService: EnhancedEmailService;
+  let queue: MessageQueue;
+  let optimizer: PromptOptimizer;
   let redis: Redis;
   let server: Server;
   let outbox: string;
@@ -68,6 +72,11 @@ describe('docs/ops: Prometheus rules and the Grafana dashboard', () => {
       metricsRegistry: monitor.registry,
       env: {},
     });
+    // A queue and a prompt optimizer reporting through BlockMetrics, as a service wires them.
+    const blockMetrics = BlockMetrics.for(monitor.registry);
+    queue = createInMemoryMessageQueue({ name: 'ops-jobs', metrics: blockMetrics.queue });
+    blockMetrics.watchQueue(queue);
+    optimizer = new PromptOptimizer({ metrics: blockMetrics.prompts });
     const app = express();
     app.use(monitor.middleware());
     app.get('/metrics', monitor.metricsHandler());
@@ -84,6 +93,26 @@ describe('docs/ops: Prometheus rules and the Grafana dashboard', () => {
     for (const path of ['/items/1', '/items/2', '/boom']) await (await fetch(base + path)).arrayBuffer();
     const result = await emailService.send({ to: 'ada@example.com', subject: 'Hello', text: 'Hi Ada' });
     expect(result.status).toBe('sent');
+
+    // One job completes, one fails both attempts and lands in the dead-letter list; one more waits.
+    const settled = new Promise<void>((resolve) => {
+      let completed = false;
+      let dead = false;
+      queue.on('completed', () => ((completed = true), completed && dead && resolve()));
+      queue.on('dead', () => ((dead = true), completed && dead && resolve()));
+    });
+    queue.registerProcessor<{ fail: boolean }>('render', async (data) => {
+      if (data.fail) throw new Error('render failed');
+      return 'ok';
+    });
+    await queue.add('render', { fail: false });
+    await queue.add('render', { fail: true }, { attempts: 2, backoff: { type: 'fixed', delayMs: 1 } });
+    await settled;
+    await queue.add('report', { fail: false }); // no processor for this type: it stays waiting
+
+    await optimizer.registerTemplate('summary', { template: 'Summarize: {{text}}', variables: ['text'] });
+    const served = await optimizer.getPrompt('summary', { variables: { text: 'ops' } });
+    await optimizer.recordOutcome(served.selection, { success: true, quality: 0.8 });
     // Wait for the system sampler's first reading (an event, not a fixed delay).
     for (let i = 0; i < 100; i++) {
       exposition = await (await fetch(`${base}/metrics`)).text();
@@ -96,6 +125,8 @@ describe('docs/ops: Prometheus rules and the Grafana dashboard', () => {
     server?.closeAllConnections();
     await new Promise((resolve) => server?.close(resolve));
     await emailService?.close();
+    await queue?.close({ timeoutMs: 1000 });
+    await optimizer?.close();
     await monitor?.shutdown();
     await deleteKeys(redis, prefix);
     await redis.quit();
@@ -109,6 +140,18 @@ describe('docs/ops: Prometheus rules and the Grafana dashboard', () => {
     }
     expect(promtool.stdout + promtool.stderr).toContain('SUCCESS');
     expect(promtool.status).toBe(0);
+  });
+
+  it('the scrape has the queue and prompt series of BlockMetrics', () => {
+    expect(exposition).toMatch(/^queue_jobs_finished_total\{[^}]*queue="ops-jobs"[^}]*outcome="completed"[^}]*\} 1$/m);
+    expect(exposition).toMatch(/^queue_jobs_finished_total\{[^}]*outcome="retrying"[^}]*\} 1$/m);
+    expect(exposition).toMatch(/^queue_jobs_finished_total\{[^}]*outcome="dead"[^}]*\} 1$/m);
+    expect(exposition).toMatch(/^queue_jobs\{[^}]*queue="ops-jobs"[^}]*state="waiting"[^}]*\} 1$/m);
+    expect(exposition).toMatch(/^queue_oldest_waiting_age_seconds\{[^}]*queue="ops-jobs"[^}]*\} \S+$/m);
+    expect(exposition).toMatch(/^queue_job_wait_seconds_count\{[^}]*type="render"[^}]*\} 3$/m);
+    expect(exposition).toMatch(/^prompt_served_total\{[^}]*template="summary"[^}]*\} 1$/m);
+    expect(exposition).toMatch(/^prompt_outcomes_total\{[^}]*success="true"[^}]*\} 1$/m);
+    expect(exposition).toMatch(/^prompt_quality_sum\{[^}]*template="summary"[^}]*\} 0\.8$/m);
   });
 
   it('the scrape has the HTTP, runtime and email series', () => {
