@@ -7,7 +7,7 @@ import { configValue } from '../core/config.js';
 import { Keyspace } from '../core/keyspace.js';
 import { createSilentLogger, type Logger } from '../core/logger.js';
 import { once } from '../core/once.js';
-import { closeRedisConnection, createRedisConnection, type RedisConnection, type RedisConnectionInput } from '../core/redis-connection.js';
+import { closeRedisConnection, createRedisConnection, type RedisClient, type RedisConnection, type RedisConnectionInput } from '../core/redis-connection.js';
 import { TimeoutError } from '../core/timeout-error.js';
 import { UxFlowError } from '../core/uxflow-error.js';
 import { ValidationError } from '../core/validation-error.js';
@@ -328,6 +328,22 @@ export class MessageQueue {
       this.connection = createRedisConnection(options.redis);
       this.backend = new RedisQueueBackend(this.connection.client, keys, { eventsMaxLen: eventsMaxLen(options.globalEvents) });
     }
+  }
+
+  /**
+   * The ioredis client the Redis driver sends its commands on (idle workers block on a separate
+   * duplicate), so other blocks can share the connection — the email service does when given
+   * this queue. `undefined` on another driver. Closed by {@link MessageQueue.close} only when
+   * the queue created it.
+   *
+   * @example
+   * ```ts
+   * const queue = initializeMessageQueue(redisClient, logger);
+   * queue.redis === redisClient; // true
+   * ```
+   */
+  get redis(): RedisClient | undefined {
+    return this.connection?.client;
   }
 
   /** Subscribes to a local event. */

@@ -11,6 +11,7 @@ import { DevProvider } from '../../../src/communication/providers/dev-provider.j
 import { SmtpProvider } from '../../../src/communication/providers/smtp-provider.js';
 import { RedisEmailStore } from '../../../src/communication/redis-email-store.js';
 import { createInMemoryMessageQueue } from '../../../src/queue/create-in-memory-message-queue.js';
+import { MessageQueue } from '../../../src/queue/message-queue.js';
 import type { QueueEventMap } from '../../../src/queue/queue-events.js';
 import { startSmtpPeer, type SmtpPeer } from '../../helpers/communication-peers.js';
 import { connectShared, deleteKeys, REDIS_URL, testPrefix } from '../../helpers/redis.js';
@@ -56,11 +57,11 @@ describe('which store the service picks', () => {
     expect(redis.status).toBe('ready');
   });
 
-  it("reuses the queue's Redis client when the queue exposes one", async () => {
-    const queue = createInMemoryMessageQueue();
-    // A queue adapter that exposes its client, as EmailJobQueue allows (MessageQueue does not yet).
-    const adapter = { add: queue.add.bind(queue), redis };
-    const email = initializeEnhancedEmailService({ ...base, env: {} }, undefined, adapter);
+  it("reuses the Redis-backed queue's client", async () => {
+    const queue = new MessageQueue({ redis, prefix, name: 'email-reuse' });
+    expect(queue.redis).toBe(redis);
+    expect(createInMemoryMessageQueue().redis).toBeUndefined();
+    const email = initializeEnhancedEmailService({ ...base, env: {} }, undefined, queue);
     expect(email.store).toBeInstanceOf(RedisEmailStore);
     expect(redisStore(email).redis).toBe(redis);
     await email.close();
