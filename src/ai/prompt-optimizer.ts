@@ -570,7 +570,9 @@ export class PromptOptimizer extends EventEmitter<PromptOptimizerEvents> {
 
   /**
    * Adds a hand-written variation of a template. It must use only the template's declared
-   * variables; ids are immutable.
+   * variables; ids are immutable: adding the same id with the same content and source again
+   * returns the stored variation (safe at every start-up), with different content it throws a
+   * {@link PromptOptimizerError}.
    *
    * @example
    * ```ts
@@ -595,7 +597,10 @@ export class PromptOptimizer extends EventEmitter<PromptOptimizerEvents> {
       createdAt: this.clock.now(),
     };
     if (!(await this.store.addVariation(name, stored))) {
-      throw new PromptOptimizerError(`Template "${name}" already has a variation "${variation.id}"`, {
+      // Adding the same content again (a service restart) returns what is stored.
+      const existing = (await this.store.getVariations(name))[variation.id];
+      if (existing !== undefined && existing.source === stored.source && sameContent(contentOf(existing), contentOf(stored))) return existing;
+      throw new PromptOptimizerError(`Template "${name}" already has a different variation "${variation.id}"`, {
         details: { template: name, variation: variation.id },
       });
     }

@@ -54,6 +54,14 @@ describe('PromptOptimizer templates and labels', () => {
     expect(await optimizer.listVersions('t')).toHaveLength(4);
   });
 
+  it('adding the same variation again returns the stored one; different content under the id throws', async () => {
+    const { optimizer } = make();
+    await optimizer.registerTemplate('t', { template: 'one {{x}}', variables: ['x'] });
+    const first = await optimizer.addVariation('t', { id: 'short', template: 'short {{x}}' });
+    expect(await optimizer.addVariation('t', { id: 'short', template: 'short {{x}}' })).toEqual(first);
+    await expect(optimizer.addVariation('t', { id: 'short', template: 'other {{x}}' })).rejects.toThrow('already has a different variation "short"');
+  });
+
   it('rejects unknown templates and labels, and names a missing or extra variable', async () => {
     const { optimizer } = make();
     await expect(optimizer.getPrompt('nope')).rejects.toThrow('Unknown prompt template "nope"');
