@@ -37,14 +37,8 @@ export async function ensureFlowPrompt(optimizer: PromptOptimizer): Promise<void
     variables: { title: 'string', description: 'string', guidelines: 'string' },
     tags: ['flows'],
   });
-  for (const variation of VARIATIONS) {
-    try {
-      await optimizer.addVariation(FLOW_PROMPT, variation);
-    } catch (error) {
-      // Added by an earlier start or another instance (the add is atomic across instances).
-      if (!PromptOptimizerError.isInstance(error) || error.details['variation'] !== variation.id) throw error;
-    }
-  }
+  // Registering the same content again (an earlier start, another instance) returns what is stored.
+  for (const variation of VARIATIONS) await optimizer.addVariation(FLOW_PROMPT, variation);
   try {
     await optimizer.startExperiment(FLOW_PROMPT, { variations: VARIATIONS.map((variation) => variation.id), metric: 'quality' });
   } catch (error) {
