@@ -1,8 +1,6 @@
 import type { RedisClient } from '../core/redis-connection.js';
+import { isRedisDown } from '../core/redis-unavailable-error.js';
 import { EmailStateUnavailableError } from './email-state-unavailable-error.js';
-
-/** ioredis states in which a command would wait for a reconnect instead of running. */
-const DOWN = new Set(['reconnecting', 'close', 'end', 'disconnecting']);
 
 /**
  * Runs `fn` against `client`, bounded: fails at once with {@link EmailStateUnavailableError}
@@ -11,7 +9,7 @@ const DOWN = new Set(['reconnecting', 'close', 'end', 'disconnecting']);
  * injected fake clock must not hold a send forever.
  */
 export async function guardRedis<T>(client: RedisClient, timeoutMs: number, operation: string, fn: () => Promise<T>): Promise<T> {
-  if (DOWN.has(client.status)) throw new EmailStateUnavailableError(operation, `the Redis connection is ${client.status}`);
+  if (isRedisDown(client)) throw new EmailStateUnavailableError(operation, `the Redis connection is ${client.status}`);
   let timer: NodeJS.Timeout | undefined;
   const running = fn();
   const expired = new Promise<never>((_, reject) => {

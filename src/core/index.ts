@@ -45,6 +45,7 @@ export { sleep, systemClock } from './clock.js';
 export type { Clock, TimerHandle } from './clock.js';
 
 export { closeRedisConnection, createRedisConnection, isRedisClient } from './redis-connection.js';
+export { isRedisDown, RedisUnavailableError } from './redis-unavailable-error.js';
 export type { RedisClient, RedisConnection, RedisConnectionInput, RedisConnectionOptions } from './redis-connection.js';
 export { Keyspace } from './keyspace.js';
 export { defineScript, runPipeline } from './define-script.js';

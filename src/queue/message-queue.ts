@@ -7,6 +7,7 @@ import { configValue } from '../core/config.js';
 import { Keyspace } from '../core/keyspace.js';
 import { createSilentLogger, type Logger } from '../core/logger.js';
 import { once } from '../core/once.js';
+import { isRedisDown, RedisUnavailableError } from '../core/redis-unavailable-error.js';
 import { closeRedisConnection, createRedisConnection, type RedisClient, type RedisConnection, type RedisConnectionInput } from '../core/redis-connection.js';
 import { TimeoutError } from '../core/timeout-error.js';
 import { UxFlowError } from '../core/uxflow-error.js';
@@ -327,7 +328,22 @@ export class MessageQueue {
     } else {
       this.connection = createRedisConnection(options.redis);
       this.backend = new RedisQueueBackend(this.connection.client, keys, { eventsMaxLen: eventsMaxLen(options.globalEvents) });
+      if (this.connection.owned) this.logOutages(this.connection.client);
     }
+  }
+
+  /** One warning per outage of a connection the queue created (instead of ioredis's console noise). */
+  private logOutages(client: RedisClient): void {
+    let down = false;
+    client.on('error', (error: Error) => {
+      if (down) return;
+      down = true;
+      this.logger.warn({ err: error, queue: this.name }, 'queue lost its Redis connection; producers fail fast with ERR_REDIS, workers resume on reconnect');
+    });
+    client.on('ready', () => {
+      if (down) this.logger.info({ queue: this.name }, 'queue reconnected to Redis');
+      down = false;
+    });
   }
 
   /**
@@ -361,7 +377,10 @@ export class MessageQueue {
   /**
    * Adds one job and returns its id. With `jobId`, adding an id that exists is a no-op that
    * returns it. Bad input (a non-JSON payload, an oversized one, an unknown type, an invalid
-   * option) throws a {@link ValidationError} and writes nothing.
+   * option) throws a {@link ValidationError} and writes nothing. While the Redis connection is
+   * down or reconnecting, it fails at once with a `RedisUnavailableError` (`ERR_REDIS`) instead
+   * of waiting for Redis: nothing is written, so the caller can retry or answer 503. (Workers,
+   * on the other hand, wait through a reconnect and resume on their own.)
    */
   async add<T>(type: string, data: T, options: JobOptions = {}): Promise<string> {
     if (this.telemetry !== undefined) {
@@ -369,6 +388,7 @@ export class MessageQueue {
       return id as string;
     }
     this.checkOpen();
+    this.checkReachable('add');
     const [id] = await this.write([this.prepare(type, data, options, this.clock.now())]);
     return id as string;
   }
@@ -379,6 +399,7 @@ export class MessageQueue {
    */
   async addBulk(jobs: readonly { type: string; data: unknown; options?: JobOptions }[]): Promise<string[]> {
     this.checkOpen();
+    this.checkReachable('addBulk');
     const now = this.clock.now();
     const prepared = jobs.map((job, index) => {
       try {
@@ -396,6 +417,12 @@ export class MessageQueue {
       const text = Object.keys(carrier).length === 0 ? '' : JSON.stringify(carrier);
       return this.write(prepared.map((job) => ({ ...job, traceCarrier: text })));
     });
+  }
+
+  /** Producers fail fast rather than queue commands behind a reconnect (nothing is written). */
+  private checkReachable(operation: string): void {
+    const client = this.connection?.client;
+    if (client !== undefined && isRedisDown(client)) throw new RedisUnavailableError(operation, `the connection is ${client.status}`);
   }
 
   /**
