@@ -1,6 +1,6 @@
 /**
  * Load figure for docs/benchmarks.md: flow-api (own process, real Redis) under autocannon with
- * 1,000 connections on the authenticated read `GET /api/workspaces/:id/flows`, for SECONDS (5).
+ * 1,000 connections on the authenticated read `GET /api/workspaces/:id/flows`, for LOAD_SECONDS (5).
  * Needs the e2e snapshot of the built package (run the e2e project once). Run under the bench lock:
  *   TSX_TSCONFIG_PATH=node_modules/.cache/ux-flow-e2e/tsconfig.json flock /tmp/bench.lock node --import tsx test/helpers/e2e-load.ts
  */
@@ -10,7 +10,7 @@ import { ROLES, USER_AUDIENCE, USER_ISSUER } from '../../examples/shared/dev-con
 import { startService } from './e2e-process.js';
 import { connectShared, deleteKeys, REDIS_URL, testPrefix } from './redis.js';
 
-const seconds = Number(process.env['SECONDS'] ?? 5);
+const seconds = Number(process.env['LOAD_SECONDS'] ?? 5);
 const prefix = testPrefix('e2e-load');
 const env = { REDIS_URL, UXFLOW_PREFIX: prefix, ENABLE_TRACING: 'true', TRACE_SAMPLE_RATE: '0.1', PORT: '0' };
 const knowledge = await startService('knowledge-service', 'examples/knowledge-service/main.ts', env);
