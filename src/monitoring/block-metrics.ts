@@ -42,6 +42,7 @@ export interface PromptMetricsHook {
  * Counts are by state (`waiting`, `active`, `delayed`, `completed`, `failed`).
  */
 export interface QueueStatsSource {
+  /** The queue's name, its jobs per state and the age of its oldest waiting job (ms). */
   getStats(): Promise<{ name: string; counts: QueueStateCounts; oldestWaitingAgeMs: number }>;
 }
 
