@@ -762,6 +762,26 @@ export class EnhancedEmailService extends EventEmitter<EnhancedEmailServiceEvent
    * failure of a whole request moves on to the next provider, a permanent one stops.
    */
   private async sendBatchWithFailover(content: OutgoingEmail, recipients: readonly EmailBatchRecipient[]): Promise<{ provider: string; entries: readonly EmailBatchEntryResult[] }> {
+    const outcome = await this.failover(
+      (provider) => this.sendBatchTo(provider, content, recipients),
+      (provider, failure) =>
+        this.logger.warn({ recipients: recipients.length, provider: provider.name, failure: failure.failure, rawCode: failure.rawCode }, 'email provider failed a batch'),
+    );
+    if ('attempts' in outcome) {
+      throw new EmailError(`Batch of ${recipients.length} was not sent: ${outcome.attempts.map((attempt) => attempt.message).join('; ')}`, outcome.attempts);
+    }
+    return { provider: outcome.provider.name, entries: outcome.value };
+  }
+
+  /**
+   * Tries `send` on each provider in order, through its circuit breaker: a transient failure
+   * moves on to the next provider, a permanent one stops. Returns the first success, or every
+   * attempt's error.
+   */
+  private async failover<T>(
+    send: (provider: EmailProvider) => Promise<T>,
+    onFailure: (provider: EmailProvider, failure: EmailProviderError) => void,
+  ): Promise<{ provider: EmailProvider; value: T } | { attempts: EmailProviderError[] }> {
     const attempts: EmailProviderError[] = [];
     for (const [index, provider] of this.providers.entries()) {
       const breaker = this.breakers[index];
@@ -772,10 +792,10 @@ export class EnhancedEmailService extends EventEmitter<EnhancedEmailServiceEvent
       }
       const started = performance.now();
       try {
-        const entries = await this.sendBatchTo(provider, content, recipients);
+        const value = await send(provider);
         permit?.success();
         this.metrics?.sendDuration(provider.name, performance.now() - started);
-        return { provider: provider.name, entries };
+        return { provider, value };
       } catch (error) {
         const failure = EmailProviderError.isInstance(error)
           ? error
@@ -783,11 +803,11 @@ export class EnhancedEmailService extends EventEmitter<EnhancedEmailServiceEvent
         permit?.failure(failure);
         attempts.push(failure);
         this.metrics?.providerFailure(provider.name, failure.failure);
-        this.logger.warn({ recipients: recipients.length, provider: provider.name, failure: failure.failure, rawCode: failure.rawCode }, 'email provider failed a batch');
+        onFailure(provider, failure);
         if (failure.failure === 'permanent') break;
       }
     }
-    throw new EmailError(`Batch of ${recipients.length} was not sent: ${attempts.map((attempt) => attempt.message).join('; ')}`, attempts);
+    return { attempts };
   }
 
   private async sendBatchTo(provider: EmailProvider, content: OutgoingEmail, recipients: readonly EmailBatchRecipient[]): Promise<EmailBatchEntryResult[]> {
@@ -988,32 +1008,16 @@ export class EnhancedEmailService extends EventEmitter<EnhancedEmailServiceEvent
   }
 
   private async sendWithFailover(message: OutgoingEmail): Promise<ProviderSendResult> {
-    const attempts: EmailProviderError[] = [];
-    for (const [index, provider] of this.providers.entries()) {
-      const breaker = this.breakers[index];
-      const permit = breaker?.tryAcquire();
-      if (breaker !== undefined && permit === undefined) {
-        attempts.push(new EmailProviderError(provider.name, 'transient', 'circuit open; skipped', { rawCode: 'CIRCUIT_OPEN' }));
-        continue;
-      }
-      const started = performance.now();
-      try {
-        const result = await provider.send(message);
-        permit?.success();
-        this.metrics?.sendDuration(provider.name, performance.now() - started);
-        this.metrics?.sent(provider.name, message.template);
-        return result;
-      } catch (error) {
-        const failure = EmailProviderError.isInstance(error)
-          ? error
-          : new EmailProviderError(provider.name, 'transient', error instanceof Error ? error.message : String(error), { cause: error });
-        permit?.failure(failure);
-        attempts.push(failure);
-        this.metrics?.providerFailure(provider.name, failure.failure);
-        this.logger.warn({ messageId: message.messageId, provider: provider.name, failure: failure.failure, rawCode: failure.rawCode }, 'email provider failed');
-        if (failure.failure === 'permanent') break;
-      }
+    const outcome = await this.failover(
+      (provider) => provider.send(message),
+      (provider, failure) =>
+        this.logger.warn({ messageId: message.messageId, provider: provider.name, failure: failure.failure, rawCode: failure.rawCode }, 'email provider failed'),
+    );
+    if (!('attempts' in outcome)) {
+      this.metrics?.sent(outcome.provider.name, message.template);
+      return outcome.value;
     }
+    const { attempts } = outcome;
     const error = new EmailError(`Email ${message.messageId} was not sent: ${attempts.map((attempt) => attempt.message).join('; ')}`, attempts);
     this.metrics?.failed(attempts.at(-1)?.provider ?? 'none', message.template);
     this.safeEmit('failed', error, message);
