@@ -26,3 +26,14 @@ export async function deleteKeys(client: Redis, prefix: string): Promise<number>
 export function connectShared(): Redis {
   return new Redis(REDIS_URL, { maxRetriesPerRequest: 3 });
 }
+
+/** `CLIENT KILL`s every connection named `connectionName` (`CLIENT SETNAME`); returns how many. */
+export async function killConnectionsNamed(admin: Redis, connectionName: string): Promise<number> {
+  const ids = String(await admin.client('LIST'))
+    .split('\n')
+    .filter((line) => line.includes(` name=${connectionName} `))
+    .map((line) => /id=(\d+)/.exec(line)?.[1])
+    .filter((id): id is string => id !== undefined);
+  for (const id of ids) await admin.client('KILL', 'ID', id);
+  return ids.length;
+}

@@ -4,7 +4,7 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MessageQueue } from '../../../src/queue/index.js';
 import { events, nextEvent } from '../../helpers/queue-conformance.js';
-import { deleteKeys } from '../../helpers/redis.js';
+import { deleteKeys, killConnectionsNamed } from '../../helpers/redis.js';
 
 const prefix = `test:queue:fault:${randomUUID().slice(0, 8)}`;
 let admin: Redis;
@@ -26,16 +26,6 @@ async function until(condition: () => Promise<boolean>, what: string, timeoutMs 
   }
 }
 
-async function killConnections(connectionName: string): Promise<number> {
-  const list = await admin.client('LIST');
-  const ids = String(list)
-    .split('\n')
-    .filter((line) => line.includes(` name=${connectionName} `))
-    .map((line) => /id=(\d+)/.exec(line)?.[1])
-    .filter((id): id is string => id !== undefined);
-  for (const id of ids) await admin.client('KILL', 'ID', id);
-  return ids.length;
-}
 
 describe('MessageQueue fault tolerance (real Redis)', () => {
   it('redelivers a job whose worker process was SIGKILLed mid-job, and completes it exactly once', async () => {
@@ -91,7 +81,7 @@ describe('MessageQueue fault tolerance (real Redis)', () => {
       const list = String(await admin.client('LIST'));
       return list.split('\n').some((line) => line.includes(`name=${connectionName} `) && line.includes('cmd=bzpopmin'));
     }, 'the blocking connection');
-    expect(await killConnections(connectionName)).toBeGreaterThanOrEqual(2);
+    expect(await killConnectionsNamed(admin, connectionName)).toBeGreaterThanOrEqual(2);
     const done = events(worker, 'completed', 20);
     await producer.addBulk(Array.from({ length: 20 }, (_, i) => ({ type: 'ping', data: i })));
     const results = (await done).map((event) => event.result as number).sort((a, b) => a - b);
@@ -119,7 +109,7 @@ describe('MessageQueue fault tolerance (real Redis)', () => {
     await producer.addBulk(Array.from({ length: total }, (_, i) => ({ type: 'work', data: i })));
     for (let round = 0; round < 3; round++) {
       await until(async () => runs.size >= ((round + 1) * total) / 5, `progress before kill ${round}`);
-      await killConnections(connectionName);
+      await killConnectionsNamed(admin, connectionName);
     }
     await until(async () => (await producer.getStats()).counts.completed === total, 'every job to complete', 45_000);
     const stats = await producer.getStats();

@@ -5,7 +5,7 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GlobalQueueEvents, type GlobalQueueEventMap, MessageQueue } from '../../../src/queue/index.js';
 import { nextEvent } from '../../helpers/queue-conformance.js';
-import { deleteKeys, testPrefix } from '../../helpers/redis.js';
+import { deleteKeys, killConnectionsNamed, testPrefix } from '../../helpers/redis.js';
 
 const prefix = testPrefix('queue-schedules');
 let admin: Redis;
@@ -54,16 +54,6 @@ async function stopChild(child: ChildProcessByStdio<null, Readable, null>): Prom
   await exited;
 }
 
-async function killConnections(connectionName: string): Promise<number> {
-  const list = String(await admin.client('LIST'));
-  const ids = list
-    .split('\n')
-    .filter((line) => line.includes(` name=${connectionName} `))
-    .map((line) => /id=(\d+)/.exec(line)?.[1])
-    .filter((id): id is string => id !== undefined);
-  for (const id of ids) await admin.client('KILL', 'ID', id);
-  return ids.length;
-}
 
 describe('repeatable jobs across processes (real Redis)', () => {
   it('fires a schedule exactly once per tick with workers in three processes racing for it', async () => {
@@ -166,7 +156,7 @@ describe('global events across processes (real Redis)', () => {
     const firstIds = await producer.addBulk(Array.from({ length: 50 }, (_, n) => ({ type: 'x', data: n })));
     await until(() => added.length === 50, 'the first 50 events');
     // The listener is now blocked in XREAD; kill its connection, and write while it is gone.
-    expect(await killConnections(connectionName)).toBeGreaterThan(0);
+    expect(await killConnectionsNamed(admin, connectionName)).toBeGreaterThan(0);
     const secondIds = await producer.addBulk(Array.from({ length: 50 }, (_, n) => ({ type: 'x', data: n })));
     await until(() => added.length >= 100, 'the events written while disconnected');
     await new Promise((resolve) => setTimeout(resolve, 200));
