@@ -9,7 +9,6 @@ import express, { type Express, type NextFunction, type Request, type Response }
 import {
   type EnhancedEmailService,
   getDefaultAuthMiddleware,
-  initializeEnhancedEmailService,
   initializePromptOptimizer,
   type MessageQueue,
   type PerformanceMonitor,
@@ -18,11 +17,10 @@ import {
   ValidationError,
 } from '@ux-flow/common';
 import { type PromptSelection, PromptTemplateError } from '@ux-flow/common/ai';
-import { MemoryEmailStore } from '@ux-flow/common/communication';
 import { BlockMetrics } from '@ux-flow/common/monitoring';
 import { JOBS, ROLES, secret, SERVICES, USER_AUDIENCE, USER_ISSUER, UserDirectory, WORKSPACES } from '../shared/dev-config.js';
 import { createKnowledgeClient, type KnowledgeClient } from '../shared/knowledge-client.js';
-import { createMonitor, createQueue, type ServiceRuntime } from '../shared/service-kit.js';
+import { createEmailService, createMonitor, createQueue, type ServiceRuntime } from '../shared/service-kit.js';
 import { FlowIndex } from './flow-index.js';
 import { ensureFlowPrompt, FLOW_PROMPT } from './prompts.js';
 
@@ -92,21 +90,7 @@ export async function createFlowApi(options: FlowApiOptions): Promise<FlowApi> {
   const optimizer = initializePromptOptimizer(options.redis, logger, { prefix, metrics: metrics.prompts });
   await ensureFlowPrompt(optimizer);
 
-  // Provider from EMAIL_PROVIDER (default 'dev': files in EMAIL_DEV_DIR, default .outbox/). State
-  // (idempotency keys, suppression list, statistics) in Redis, or in the process without it.
-  const emailService = initializeEnhancedEmailService(
-    {
-      defaultFrom: { name: 'UX Flow', address: 'no-reply@ux-flow.example' },
-      ...(options.redis !== undefined ? { redis: options.redis } : { store: options.emailStore ?? new MemoryEmailStore() }),
-      prefix,
-      templateDefaults: { productName: 'UX Flow' },
-      tracking: { baseUrl: `${options.publicUrl}/email`, secret: secret('EMAIL_TRACKING_SECRET', env) },
-      metricsRegistry: performanceMonitor.registry,
-      env,
-    },
-    logger,
-    messageQueue,
-  );
+  const emailService = createEmailService({ ...options, prefix, env }, performanceMonitor, messageQueue, logger);
 
   const knowledge: KnowledgeClient = createKnowledgeClient(options.knowledgeUrl, auth, performanceMonitor.tracer);
   const flowIndex = new FlowIndex(options.redis, `${prefix}:flow-api`);

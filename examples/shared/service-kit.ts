@@ -6,11 +6,19 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Redis } from 'ioredis';
-import { createSilentLogger, initializeMessageQueue, initializePerformanceMonitor, type Logger, type PerformanceMonitor } from '@ux-flow/common';
-import type { EmailStateStore } from '@ux-flow/common/communication';
+import {
+  createSilentLogger,
+  type EnhancedEmailService,
+  initializeEnhancedEmailService,
+  initializeMessageQueue,
+  initializePerformanceMonitor,
+  type Logger,
+  type PerformanceMonitor,
+} from '@ux-flow/common';
+import { type EmailStateStore, MemoryEmailStore } from '@ux-flow/common/communication';
 import type { DistributedTracerOptions } from '@ux-flow/common/monitoring';
 import { createInMemoryMessageQueue, type MemoryQueueBackend, type MessageQueue, type MessageQueueOptions } from '@ux-flow/common/queue';
-import { QUEUE_NAME } from './dev-config.js';
+import { QUEUE_NAME, secret } from './dev-config.js';
 
 /** Where a service keeps state and sends telemetry; one per process (or shared by the demo). */
 export interface ServiceRuntime {
@@ -63,6 +71,33 @@ export function createQueue(runtime: ServiceRuntime, monitor: PerformanceMonitor
   };
   if (runtime.redis !== undefined) return initializeMessageQueue(runtime.redis, logger, settings);
   return createInMemoryMessageQueue({ ...settings, logger, ...(runtime.memoryBackend === undefined ? {} : { backend: runtime.memoryBackend }) });
+}
+
+/**
+ * The email service of flow-api and the worker, with the same sender, templates and tracking
+ * secret (the worker signs the links flow-api's router checks). Provider from EMAIL_PROVIDER
+ * (default 'dev': files in EMAIL_DEV_DIR, default .outbox/); state (idempotency keys,
+ * suppression list, statistics) in Redis, or in the process without it.
+ */
+export function createEmailService(
+  settings: { redis?: Redis; emailStore?: EmailStateStore; prefix: string; publicUrl: string; env: NodeJS.ProcessEnv },
+  monitor: PerformanceMonitor,
+  queue: MessageQueue,
+  logger: Logger | undefined,
+): EnhancedEmailService {
+  return initializeEnhancedEmailService(
+    {
+      defaultFrom: { name: 'UX Flow', address: 'no-reply@ux-flow.example' },
+      ...(settings.redis !== undefined ? { redis: settings.redis } : { store: settings.emailStore ?? new MemoryEmailStore() }),
+      prefix: settings.prefix,
+      templateDefaults: { productName: 'UX Flow' },
+      tracking: { baseUrl: `${settings.publicUrl}/email`, secret: secret('EMAIL_TRACKING_SECRET', settings.env) },
+      metricsRegistry: monitor.registry,
+      env: settings.env,
+    },
+    logger,
+    queue,
+  );
 }
 
 /**

@@ -6,7 +6,6 @@
 import express, { type Express } from 'express';
 import {
   type EnhancedEmailService,
-  initializeEnhancedEmailService,
   initializePromptOptimizer,
   type MessageQueue,
   type PerformanceMonitor,
@@ -15,13 +14,12 @@ import {
 } from '@ux-flow/common';
 import { combineEvaluators, type CompletionRequest, keywordsEvaluator, lengthEvaluator, type LlmAdapter, LocalAdapter } from '@ux-flow/common/ai';
 import { sleep } from '@ux-flow/common/core';
-import { MemoryEmailStore } from '@ux-flow/common/communication';
 import { BlockMetrics } from '@ux-flow/common/monitoring';
 import type { Job } from '@ux-flow/common/queue';
 import type { AiProcessingJob } from '../flow-api/app.js';
 import { JOBS, secret, SERVICES } from '../shared/dev-config.js';
 import { createKnowledgeClient } from '../shared/knowledge-client.js';
-import { createMonitor, createQueue, type ServiceRuntime } from '../shared/service-kit.js';
+import { createEmailService, createMonitor, createQueue, type ServiceRuntime } from '../shared/service-kit.js';
 
 /** Options of {@link createWorker}. */
 export interface WorkerOptions extends ServiceRuntime {
@@ -99,20 +97,7 @@ export async function createWorker(options: WorkerOptions): Promise<FlowWorker> 
   const optimizer = options.optimizer ?? initializePromptOptimizer(options.redis, logger, { prefix, metrics: metrics.prompts });
   const llm = options.llm ?? outlineModel(options.llmLatencyMs ?? 20);
 
-  // Same settings as flow-api's (the tracking secret signs the links flow-api's router checks).
-  const emailService = initializeEnhancedEmailService(
-    {
-      defaultFrom: { name: 'UX Flow', address: 'no-reply@ux-flow.example' },
-      ...(options.redis !== undefined ? { redis: options.redis } : { store: options.emailStore ?? new MemoryEmailStore() }),
-      prefix,
-      templateDefaults: { productName: 'UX Flow' },
-      tracking: { baseUrl: `${options.publicUrl}/email`, secret: secret('EMAIL_TRACKING_SECRET', env) },
-      metricsRegistry: performanceMonitor.registry,
-      env,
-    },
-    logger,
-    messageQueue,
-  );
+  const emailService = createEmailService({ ...options, prefix, env }, performanceMonitor, messageQueue, logger);
 
   async function processAIRequest(data: AiProcessingJob, job: Job<AiProcessingJob>): Promise<{ steps: number; quality: number; arm: string; outline: string }> {
     const system = data.messages.filter((m) => m.role === 'system').map((m) => m.content).join('\n');
