@@ -8,8 +8,12 @@
  * and, when asked for with BENCH_VARIANTS (see below), two references:
  *   ours-notrace - our monitor with tracing off (metrics, correlation ids, system metrics)
  *   als-floor    - bare plus one AsyncLocalStorage.run per request and nothing else
- * and three that split the tracer's cost: ours-rate0 / ours-rate1 (tracing at sample rate 0 / 1)
- * and ours-noexport (10%, no exporter).
+ *   floor        - the least any middleware meeting the issue does per request: a correlation id
+ *                  in AsyncLocalStorage, echoed as a header, and the duration put into a histogram
+ *                  when the response closes (what no implementation can avoid, for comparison)
+ * and four that split the tracer's cost: ours-rate0 / ours-rate1 (tracing at sample rate 0 / 1),
+ * ours-noexport (10%, no exporter) and ours-young (10%, spans exported within 100 ms in batches
+ * of 64 so they die young in the heap).
  * Each variant runs in its own child process (auto-instrumentation patches modules globally);
  * this process runs autocannon (loopback, 50 connections) and a span sink both exporters send to.
  * Rounds interleave the variants and rotate their order, so load from other processes on the
@@ -27,11 +31,13 @@ import type expressModule from 'express';
 import type promBundleModule from 'express-prom-bundle';
 import type * as monitoringModule from '@ux-flow/common/monitoring';
 
-const ALL_VARIANTS = ['bare', 'ours', 'otel', 'ours-notrace', 'als-floor', 'ours-rate0', 'ours-rate1', 'ours-noexport'] as const;
+const ALL_VARIANTS = ['bare', 'ours', 'otel', 'ours-notrace', 'als-floor', 'floor', 'ours-rate0', 'ours-rate1', 'ours-noexport', 'ours-young'] as const;
 type Variant = (typeof ALL_VARIANTS)[number];
 // The three of the issue; add `ours-notrace` (metrics only, no tracer) and `als-floor` (bare plus one
-// AsyncLocalStorage.run per request: what request-scoped context costs by itself on this Node) with
-// BENCH_VARIANTS=bare,ours,otel,ours-notrace,als-floor. To see where tracing's cost lies:
+// AsyncLocalStorage.run per request: what request-scoped context costs by itself on this Node) and
+// `floor` (the least any middleware meeting the issue does per request: a correlation id in
+// AsyncLocalStorage, echoed as a header, and the duration observed into a histogram when the
+// response closes) with BENCH_VARIANTS=bare,ours,otel,ours-notrace,als-floor,floor. To see where tracing's cost lies:
 // `ours-rate0` / `ours-rate1` (tracing on at sampleRate 0 / 1) and `ours-noexport` (10%, spans
 // recorded and batched but no exporter). BENCH_CHILD_FLAGS passes Node flags to the servers
 // (e.g. `--single-threaded-gc`).
@@ -102,6 +108,27 @@ async function serve(variant: Variant, sinkUrl: string): Promise<void> {
       });
     };
   }
+  if (variant === 'floor') {
+    const { AsyncLocalStorage } = await import('node:async_hooks');
+    const storage = new AsyncLocalStorage<{ id: string }>();
+    const bounds = [0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10];
+    const counts = new Float64Array(bounds.length + 1);
+    let id = 0;
+    prepare = (app) => {
+      app.use((_req, res, next) => {
+        const startedAt = performance.now();
+        const correlationId = `f00dfeedcafe0000-${(++id).toString(16)}`;
+        res.setHeader('x-correlation-id', correlationId);
+        res.on('close', () => {
+          const seconds = (performance.now() - startedAt) / 1000;
+          let bucket = 0;
+          while (bucket < bounds.length && seconds > bounds[bucket]!) bucket++;
+          counts[bucket]!++;
+        });
+        storage.run({ id: correlationId }, next);
+      });
+    };
+  }
   if (variant.startsWith('ours')) {
     const { initializePerformanceMonitor } = await importBuilt();
     // The same Zipkin exporter as the OTel variant, passed in (the built package loads it lazily
@@ -113,6 +140,10 @@ async function serve(variant: Variant, sinkUrl: string): Promise<void> {
       tracing: {
         sampleRate: variant === 'ours-rate0' ? 0 : variant === 'ours-rate1' ? 1 : 0.1,
         exporter: variant === 'ours-noexport' ? 'none' : new ZipkinExporter({ url: `${sinkUrl}/api/v2/spans`, serviceName: 'bench-ours' }),
+        // Diagnostics: BENCH_OURS_TRACING='{"scheduledDelayMs":200}' overrides tracer options.
+        // `ours-young`: spans exported within 100 ms in batches of 64, so they die young in the heap.
+        ...(variant === 'ours-young' ? { scheduledDelayMs: 100, maxExportBatchSize: 64 } : {}),
+        ...(JSON.parse(process.env['BENCH_OURS_TRACING'] ?? '{}') as Record<string, unknown>),
       },
     });
     prepare = (app) => {

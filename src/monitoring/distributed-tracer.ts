@@ -42,9 +42,8 @@ import { ValidationError } from '../core/validation-error.js';
 import { createCorrelatedLogger } from './correlated-logger.js';
 import { getCorrelationId, newCorrelationId, runWithCorrelationId } from './correlation-id.js';
 import { normalizeMethod, pathOf } from './http-route.js';
-import { requestContext } from './request-context.js';
+import { requestContext, unsampledRequest } from './request-context.js';
 import { createRequestInstrumentation, type NodeMiddleware, type ServerSpan } from './request-instrumentation.js';
-import { randomSpanId, randomTraceId } from './trace-ids.js';
 
 /** Where spans go. `'otlp'` also serves Jaeger (it ingests OTLP/HTTP on port 4318). */
 export type TraceExporterKind = 'zipkin' | 'otlp' | 'console' | 'none';
@@ -270,15 +269,7 @@ export class DistributedTracer {
     // carries the trace id (the caller's, or a new one) with the sampled flag off, for logs and
     // for outgoing calls, whose services then do not sample either.
     const sampled = remote === undefined ? this.rootSampler.decide() : (remote.traceFlags & TraceFlags.SAMPLED) !== 0;
-    if (!sampled) {
-      const span = trace.wrapSpanContext({
-        traceId: remote?.traceId ?? randomTraceId(),
-        spanId: randomSpanId(),
-        traceFlags: TraceFlags.NONE,
-        ...(remote?.traceState === undefined ? {} : { traceState: remote.traceState }),
-      });
-      return new UnsampledServerSpan(span, requestContext(parent, span, correlationId));
-    }
+    if (!sampled) return unsampledRequest(parent, remote, correlationId);
     const method = normalizeMethod(req.method);
     const attributes: Attributes = {
       'http.request.method': method,
@@ -636,18 +627,6 @@ class RecordedServerSpan implements ServerSpan {
       span.setStatus({ code: SpanStatusCode.ERROR });
     }
     span.end();
-  }
-}
-
-/** The span handle of a request that is not sampled: nothing to record. */
-class UnsampledServerSpan implements ServerSpan {
-  constructor(
-    readonly span: Span,
-    readonly context: Context,
-  ) {}
-
-  end(): void {
-    // Non-recording: nothing to name, set or export.
   }
 }
 
