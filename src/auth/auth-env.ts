@@ -2,7 +2,10 @@ import { env } from '../core/index.js';
 
 /**
  * Environment variables read by `getDefaultAuthMiddleware` (explicit options win). Lists
- * (issuers, audiences, algorithms) are comma-separated.
+ * (issuers, audiences, algorithms) are comma-separated. To rotate an HMAC secret, put the new one
+ * in `AUTH_JWT_SECRET` / `AUTH_SERVICE_SECRET` (it signs) and the old one in
+ * `AUTH_JWT_PREVIOUS_SECRET` / `AUTH_SERVICE_PREVIOUS_SECRET` (still accepted) until tokens
+ * signed with it have expired.
  *
  * @example
  * ```sh
@@ -15,12 +18,14 @@ export const AUTH_ENV = {
   AUTH_USER_AUDIENCE: env.string('Accepted audiences of user tokens (comma-separated)'),
   AUTH_USER_ALGORITHMS: env.string('User token algorithms (comma-separated); default RS256, or HS256 with a secret'),
   AUTH_JWT_SECRET: env.string('HMAC secret for user tokens (at least 32 bytes)', { secret: true }),
+  AUTH_JWT_PREVIOUS_SECRET: env.string('Previous HMAC secret for user tokens, still accepted during rotation (verification only)', { secret: true }),
   AUTH_JWKS_URI: env.url('JWKS URL for user tokens', { protocols: ['https:', 'http:'] }),
   AUTH_USER_PUBLIC_KEY: env.string('PEM public key for user tokens'),
   AUTH_SERVICE_ISSUER: env.string('Allowed issuers of service tokens (comma-separated)'),
   AUTH_SERVICE_AUDIENCE: env.string('Accepted audiences of service tokens: this service (comma-separated)'),
   AUTH_SERVICE_ALGORITHMS: env.string('Service token algorithms (comma-separated); default HS256 with a secret, else EdDSA'),
   AUTH_SERVICE_SECRET: env.string('HMAC secret shared by services (at least 32 bytes)', { secret: true }),
+  AUTH_SERVICE_PREVIOUS_SECRET: env.string('Previous HMAC secret of services, still accepted during rotation (verification only)', { secret: true }),
   AUTH_SERVICE_JWKS_URI: env.url('JWKS URL for service tokens', { protocols: ['https:', 'http:'] }),
   AUTH_SERVICE_PUBLIC_KEY: env.string('PEM public key for service tokens'),
   AUTH_SERVICE_PRIVATE_KEY: env.string('PEM private key this service signs its tokens with', { secret: true }),

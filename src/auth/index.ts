@@ -48,7 +48,17 @@ export type { AuthRequirement, WorkspaceAccessOptions } from './auth-requirement
 export { DEFAULT_ROLES, permissionMatches, RoleHierarchy } from './role-hierarchy.js';
 export type { RoleDefinition, RoleDefinitions } from './role-hierarchy.js';
 export { TokenVerifier } from './token-verifier.js';
-export type { JwksOptions, JwtAlgorithm, TokenKindOptions, TokenVerifierOptions, VerificationKeyInput } from './token-verifier.js';
+export type {
+  JwksOptions,
+  JwtAlgorithm,
+  KeyWithId,
+  PublicKeyEntry,
+  SecretEntry,
+  SecretInput,
+  TokenKindOptions,
+  TokenVerifierOptions,
+  VerificationKeyInput,
+} from './token-verifier.js';
 export { VerifiedTokenCache } from './verified-token-cache.js';
 export type { VerifiedTokenCacheOptions } from './verified-token-cache.js';
 export { createFastifyAuth } from './fastify-auth.js';

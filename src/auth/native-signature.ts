@@ -57,16 +57,23 @@ export class NativeSignature {
     return new NativeSignature(alg, key);
   }
 
+  /** Whether this verifies with `key` (a public key, or the same secret). */
+  matches(key: KeyObject): boolean {
+    return this.key.equals(key);
+  }
+
   /**
    * Whether `signature` is valid for `signingInput` (the `header.payload` text). HMAC and RSA
    * answer synchronously (cheaper than a thread-pool hop); EC and EdDSA, whose verification costs
    * more, run on libuv's thread pool so the event loop stays free and both cores are used.
+   * `signingInput` may be given as its bytes, so several keys can check one token without
+   * converting it again.
    */
-  verify(signingInput: string, signature: Buffer): boolean | Promise<boolean> {
+  verify(signingInput: string | Buffer, signature: Buffer): boolean | Promise<boolean> {
     const { alg, key } = this;
     const family = alg.slice(0, 2);
     const hash = HASH[alg.slice(2)] ?? null;
-    const data = Buffer.from(signingInput, 'latin1');
+    const data = typeof signingInput === 'string' ? Buffer.from(signingInput, 'latin1') : signingInput;
     switch (family) {
       case 'HS': {
         const expected = createHmac(hash ?? 'sha256', key).update(data).digest();

@@ -1,4 +1,4 @@
-import { createSecretKey, type KeyObject } from 'node:crypto';
+import { createSecretKey, KeyObject } from 'node:crypto';
 import {
   createRemoteJWKSet,
   customFetch,
@@ -41,6 +41,34 @@ const FORBIDDEN_HEADERS = ['jku', 'x5u', 'jwk', 'x5c', 'crit', 'zip', 'b64'] as 
 /** A verification key: PEM (SPKI) text, a JWK, a `KeyObject` or a `CryptoKey`. */
 export type VerificationKeyInput = string | JWK | KeyObject | CryptoKey;
 
+/** An HMAC secret: text (its UTF-8 bytes) or bytes, at least 32 bytes (256 bits). */
+export type SecretInput = string | Uint8Array;
+
+/**
+ * A static key with a key id. A token whose header names this `kid` is checked against this key
+ * only; issued tokens carry the `kid` of the key that signed them.
+ *
+ * @example
+ * ```ts
+ * const current: KeyWithId<string> = { kid: '2026-05', key: process.env.JWT_SECRET ?? '' };
+ * ```
+ */
+export interface KeyWithId<K> {
+  /** The key id (`kid` header), a non-empty string unique within the list. */
+  readonly kid: string;
+  /** The key itself. */
+  readonly key: K;
+}
+
+/** One entry of `secret`: a secret, or a secret with its `kid`. */
+export type SecretEntry = SecretInput | KeyWithId<SecretInput>;
+
+/** One entry of `publicKey`: a key, or a key with its `kid`. */
+export type PublicKeyEntry = VerificationKeyInput | KeyWithId<VerificationKeyInput>;
+
+/** Most static keys (`secret` or `publicKey` entries) one token kind accepts. */
+export const MAX_STATIC_KEYS = 10;
+
 /** How a remote JWKS is fetched (jose's `createRemoteJWKSet`). */
 export interface JwksOptions {
   /** HTTP timeout per fetch. Default `5_000`. */
@@ -65,10 +93,18 @@ export interface TokenKindOptions {
   algorithms: readonly JwtAlgorithm[];
   /** JWKS URL, one for every issuer, or a map issuer → URL (each issuer must be allowed). */
   jwksUri?: string | Readonly<Record<string, string>>;
-  /** A static public key (PEM SPKI, JWK, KeyObject or CryptoKey). */
-  publicKey?: VerificationKeyInput;
-  /** An HMAC secret of at least 32 bytes (256 bits). */
-  secret?: string | Uint8Array;
+  /**
+   * Static public key(s) (PEM SPKI, JWK, KeyObject or CryptoKey), each optionally `{ kid, key }`.
+   * A list (at most 10) accepts every key in it, for rotation; see `secret` for how one is chosen.
+   */
+  publicKey?: PublicKeyEntry | readonly PublicKeyEntry[];
+  /**
+   * HMAC secret(s) of at least 32 bytes (256 bits), each optionally `{ kid, key }`. A list (at
+   * most 10) accepts every secret in it, for rotation; the first one signs issued tokens. A token
+   * whose `kid` names a listed key is checked against that key only (an unknown `kid` is refused
+   * when any key has one); otherwise the keys are tried in order.
+   */
+  secret?: SecretEntry | readonly SecretEntry[];
   /** Accepted `typ` header values (case-insensitive, `application/` optional). Defaults per kind. */
   typ?: string | readonly string[];
   /** Claims that must be present, in addition to the kind's own (`exp`, `sub`, …). Default none. */
@@ -94,6 +130,67 @@ export interface TokenVerifierOptions extends TokenKindOptions {
 
 const MIN_SECRET_BYTES = 32;
 
+/** One static key entry, normalised: its material, its `kid` and the option name for messages. */
+export interface StaticKeyEntry<K> {
+  readonly kid: string | undefined;
+  readonly key: K;
+  /** E.g. `userTokens.secret[1]`, or `userTokens.secret` for a single value. */
+  readonly field: string;
+}
+
+/** The keys of one algorithm: all of them in order, and those with a `kid` by kid. */
+interface StaticKeySet {
+  readonly all: readonly NativeSignature[];
+  /** `undefined` when no entry has a `kid`: then a token's `kid` is ignored. */
+  readonly byKid: ReadonlyMap<string, NativeSignature> | undefined;
+}
+
+function isKeyWithId(value: unknown): value is KeyWithId<unknown> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
+  if (value instanceof Uint8Array || value instanceof KeyObject) return false;
+  if ((value as { [Symbol.toStringTag]?: unknown })[Symbol.toStringTag] === 'CryptoKey') return false;
+  // A JWK always has `kty` and never `key`.
+  return Object.hasOwn(value, 'key') && !Object.hasOwn(value, 'kty');
+}
+
+/**
+ * Splits a `secret` / `publicKey` option into its entries (one value, `{ kid, key }`, or a list of
+ * either) and checks the list: not empty, at most {@link MAX_STATIC_KEYS}, kids non-empty and
+ * unique. Key material is checked by the caller. Throws {@link ValidationError} naming `name`
+ * (or `name[i]`, `name[i].kid`).
+ *
+ * @example
+ * ```ts
+ * staticKeyEntries(['new-secret…', { kid: 'old', key: 'old-secret…' }], 'userTokens.secret');
+ * // [{ kid: undefined, key: 'new-secret…', field: 'userTokens.secret[0]' }, { kid: 'old', … field: 'userTokens.secret[1]' }]
+ * ```
+ */
+export function staticKeyEntries<K>(value: K | KeyWithId<K> | readonly (K | KeyWithId<K>)[], name: string): StaticKeyEntry<K>[] {
+  const listed = Array.isArray(value);
+  const items = (listed ? value : [value]) as readonly (K | KeyWithId<K>)[];
+  if (items.length === 0) throw new ValidationError(name, 'must list at least one key');
+  if (items.length > MAX_STATIC_KEYS) throw new ValidationError(name, `must list at most ${MAX_STATIC_KEYS} keys (got ${items.length})`);
+  const seen = new Set<string>();
+  return items.map((item, index) => {
+    const field = listed ? `${name}[${index}]` : name;
+    if (!isKeyWithId(item)) return { kid: undefined, key: item, field };
+    const { kid } = item;
+    if (typeof kid !== 'string' || kid === '') throw new ValidationError(`${field}.kid`, 'must be a non-empty string');
+    if (seen.has(kid)) throw new ValidationError(`${field}.kid`, `repeats the kid "${kid}" of an earlier key`);
+    seen.add(kid);
+    return { kid, key: item.key, field };
+  });
+}
+
+/** The bytes of a secret entry, at least {@link MIN_SECRET_BYTES} long; throws naming `field`. */
+export function secretBytes(secret: unknown, field: string): Uint8Array {
+  const bytes = typeof secret === 'string' ? Buffer.from(secret, 'utf8') : secret;
+  if (!(bytes instanceof Uint8Array) || bytes.byteLength < MIN_SECRET_BYTES) {
+    throw new ValidationError(field, `must be at least ${MIN_SECRET_BYTES} bytes (256 bits)`);
+  }
+  return bytes;
+}
+
 /** Normalises a `typ` value as RFC 7515 §4.1.9 allows: lower case, `application/` prefix dropped. */
 export function normaliseTyp(value: string): string {
   const lower = value.toLowerCase();
@@ -118,7 +215,8 @@ function withSlashVariants(issuers: readonly string[]): string[] {
 /**
  * Verifies one kind of token (user or service) with RFC 8725 defaults: pinned algorithms, no key
  * from the token itself (`jku`, `x5u`, `jwk`, `x5c` refused), no `crit`, issuer allowlist, audience,
- * required claims, clock tolerance, and keys imported once. Static keys are imported at
+ * required claims, clock tolerance, and keys imported once. Static keys (up to 10, for rotation;
+ * a token's `kid` picks one when the keys have kids, else they are tried in order) are imported at
  * construction; JWKS keys come from jose's `createRemoteJWKSet` (timeout, cooldown, max age,
  * refetch on unknown `kid`). Signatures are checked with `node:crypto` (`NativeSignature`)
  * and claims with jose's rules (`validateClaims`). Used by `UnifiedAuthMiddleware`.
@@ -142,8 +240,8 @@ export class TokenVerifier {
   private readonly clock: Clock;
   private readonly issuerJwks: Map<string, JWTVerifyGetKey> | undefined;
   private readonly sharedKeyResolver: JWTVerifyGetKey | undefined;
-  /** Static keys (secret or public key), imported once per algorithm, verified natively. */
-  private readonly staticKeys: Map<string, NativeSignature> | undefined;
+  /** Static keys (secrets or public keys), imported once per algorithm, verified natively. */
+  private readonly staticKeys: Map<string, StaticKeySet> | undefined;
   private readonly claimRules: ClaimRules;
 
   constructor(options: TokenVerifierOptions) {
@@ -192,15 +290,13 @@ export class TokenVerifier {
       ...(maxTokenAgeSec === undefined ? {} : { maxTokenAgeSec }),
     };
     if (options.secret !== undefined) {
-      const secret = typeof options.secret === 'string' ? Buffer.from(options.secret, 'utf8') : options.secret;
-      if (!(secret instanceof Uint8Array) || secret.byteLength < MIN_SECRET_BYTES) {
-        throw new ValidationError(`${field}.secret`, `must be at least ${MIN_SECRET_BYTES} bytes (256 bits)`);
-      }
-      const key = createSecretKey(secret);
-      this.staticKeys = new Map(algorithms.map((alg) => [alg, NativeSignature.create(alg, key, `${field}.secret`)]));
+      const entries = staticKeyEntries<SecretInput>(options.secret, `${field}.secret`).map((entry) => ({
+        ...entry,
+        key: createSecretKey(secretBytes(entry.key, entry.field)),
+      }));
+      this.staticKeys = keySets(algorithms, entries);
     } else if (options.publicKey !== undefined) {
-      const input = options.publicKey;
-      this.staticKeys = new Map(algorithms.map((alg) => [alg, NativeSignature.create(alg, input, `${field}.publicKey`)]));
+      this.staticKeys = keySets(algorithms, staticKeyEntries<VerificationKeyInput>(options.publicKey, `${field}.publicKey`));
     } else if (options.jwksUri !== undefined) {
       const jwks = options.jwks ?? {};
       const remoteOptions = {
@@ -235,6 +331,20 @@ export class TokenVerifier {
     }
   }
 
+  /** Whether any static key has a `kid` (then a token's `kid` selects the key). */
+  get hasKeyIds(): boolean {
+    for (const set of this.staticKeys?.values() ?? []) if (set.byKid !== undefined) return true;
+    return false;
+  }
+
+  /** The `kid` of the static key equal to `publicKey`, if one has a kid. */
+  keyIdOf(publicKey: KeyObject): string | undefined {
+    for (const set of this.staticKeys?.values() ?? []) {
+      for (const [kid, native] of set.byKid ?? []) if (native.matches(publicKey)) return kid;
+    }
+    return undefined;
+  }
+
   /** Resolves when keys are usable. Static keys are imported at construction; kept for symmetry. */
   async ready(): Promise<void> {
     await Promise.resolve();
@@ -248,11 +358,26 @@ export class TokenVerifier {
     const alg = header['alg'];
     if (typeof alg !== 'string' || !this.algorithms.has(alg)) throw invalid('algorithm_not_allowed');
     for (const name of FORBIDDEN_HEADERS) if (header[name] !== undefined) throw invalid('header_not_allowed');
-    if (header['kid'] !== undefined && typeof header['kid'] !== 'string') throw invalid('token_malformed');
+    const kid = header['kid'];
+    if (kid !== undefined && typeof kid !== 'string') throw invalid('token_malformed');
+    const lastDot = token.lastIndexOf('.');
+    const signature = token.slice(lastDot + 1);
+    if (!/^[A-Za-z0-9_-]*$/.test(signature)) throw invalid('token_malformed');
+    const signatureBytes = Buffer.from(signature, 'base64url');
+    const signingInput = Buffer.from(token.slice(0, lastDot), 'latin1');
 
-    let native: NativeSignature | undefined;
+    let candidates: readonly NativeSignature[];
     if (this.staticKeys !== undefined) {
-      native = this.staticKeys.get(alg);
+      const set = this.staticKeys.get(alg);
+      if (set === undefined) throw invalid('key_not_found');
+      if (kid !== undefined && set.byKid !== undefined) {
+        // Only the named key; an unknown kid gets the answer a wrong key gets (no key enumeration).
+        const named = set.byKid.get(kid);
+        if (named === undefined) throw invalid('signature_invalid');
+        candidates = [named];
+      } else {
+        candidates = set.all;
+      }
     } else {
       let resolver: JWTVerifyGetKey | undefined = this.sharedKeyResolver;
       if (resolver === undefined) {
@@ -266,18 +391,44 @@ export class TokenVerifier {
         payload: payloadSegment,
         signature: token.slice(token.lastIndexOf('.') + 1),
       });
-      native = nativeFor(key as CryptoKey, alg);
+      const native = nativeFor(key as CryptoKey, alg);
+      if (native === undefined) throw invalid('key_not_found');
+      candidates = [native];
     }
-    if (native === undefined) throw invalid('key_not_found');
-    const lastDot = token.lastIndexOf('.');
-    const signature = token.slice(lastDot + 1);
-    if (!/^[A-Za-z0-9_-]*$/.test(signature)) throw invalid('token_malformed');
-    const valid = native.verify(token.slice(0, lastDot), Buffer.from(signature, 'base64url'));
-    if (!(valid === true || (valid !== false && (await valid)))) throw invalid('signature_invalid');
+    // Keys in order, the first that verifies wins (one key: one check, as before rotation).
+    let verified = false;
+    for (const native of candidates) {
+      const valid = native.verify(signingInput, signatureBytes);
+      if (valid === true || (valid !== false && (await valid))) {
+        verified = true;
+        break;
+      }
+    }
+    if (!verified) throw invalid('signature_invalid');
     const claims = decodeSegment(payloadSegment) as AuthClaims;
     validateClaims(claims, this.claimRules, Math.floor(this.clock.now() / 1000));
     return claims;
   }
+}
+
+/** Imports every entry for every algorithm (each checked as a single key would be). */
+function keySets<K extends SecretInput | VerificationKeyInput | KeyObject>(
+  algorithms: readonly string[],
+  entries: readonly StaticKeyEntry<K>[],
+): Map<string, StaticKeySet> {
+  const withKid = entries.some((entry) => entry.kid !== undefined);
+  return new Map(
+    algorithms.map((alg) => {
+      const all: NativeSignature[] = [];
+      const byKid = withKid ? new Map<string, NativeSignature>() : undefined;
+      for (const entry of entries) {
+        const native = NativeSignature.create(alg, entry.key, entry.field);
+        all.push(native);
+        if (entry.kid !== undefined) byKid?.set(entry.kid, native);
+      }
+      return [alg, { all, byKid }];
+    }),
+  );
 }
 
 function checkMs(value: number | undefined, fallback: number, name: string): number {

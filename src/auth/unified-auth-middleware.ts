@@ -1,4 +1,4 @@
-import { createPrivateKey, createSecretKey, randomUUID, type KeyObject } from 'node:crypto';
+import { createPrivateKey, createPublicKey, createSecretKey, type JsonWebKey, KeyObject, randomUUID } from 'node:crypto';
 import { importJWK, importPKCS8, type CryptoKey, type JWK, SignJWT } from 'jose';
 import {
   type Clock,
@@ -25,7 +25,15 @@ import type {
 import { AuthError } from './auth-error.js';
 import type { AuthRequirement, WorkspaceAccessOptions } from './auth-requirement.js';
 import { DEFAULT_ROLES, permissionMatches, RoleHierarchy, type RoleDefinitions } from './role-hierarchy.js';
-import { decodeSegment, normaliseTyp, type TokenKindOptions, TokenVerifier } from './token-verifier.js';
+import {
+  decodeSegment,
+  normaliseTyp,
+  secretBytes,
+  type SecretInput,
+  staticKeyEntries,
+  type TokenKindOptions,
+  TokenVerifier,
+} from './token-verifier.js';
 import { VerifiedTokenCache, type VerifiedTokenCacheOptions } from './verified-token-cache.js';
 
 /** A signing key: PEM (PKCS#8) text, a JWK, a `KeyObject` or a `CryptoKey`. */
@@ -35,7 +43,7 @@ export type SigningKeyInput = string | JWK | KeyObject | CryptoKey;
 export interface UserTokenOptions extends TokenKindOptions {
   /** Private key for the dev-only `issueUserToken` (asymmetric algorithms). Default none. */
   privateKey?: SigningKeyInput;
-  /** `kid` put in issued tokens. Default none. */
+  /** `kid` put in issued tokens. Default the `kid` of the first `secret`, or of the `publicKey` entry paired with `privateKey`; else none. */
   keyId?: string;
 }
 
@@ -47,7 +55,7 @@ export interface ServiceTokenOptions extends TokenKindOptions {
   serviceName?: string;
   /** Private key for `issueServiceToken` with asymmetric algorithms. Default none. */
   privateKey?: SigningKeyInput;
-  /** `kid` put in issued tokens. Default none. */
+  /** `kid` put in issued tokens. Default the `kid` of the first `secret`, or of the `publicKey` entry paired with `privateKey`; else none. */
   keyId?: string;
 }
 
@@ -709,7 +717,8 @@ export class UnifiedAuthMiddleware {
 
   /**
    * Issues a short-lived service-to-service token (`typ: service+jwt`, `sub` = `serviceName`,
-   * `iat`, `jti`), signed with the service secret or private key.
+   * `iat`, `jti`), signed with the first service secret or the private key; its `kid` goes in
+   * the header (see `keyId`).
    *
    * @example
    * ```ts
@@ -735,8 +744,8 @@ export class UnifiedAuthMiddleware {
   }
 
   /**
-   * Dev-only: issues a user token with the configured user secret or private key, for tests and
-   * examples. Refuses when `NODE_ENV=production` unless `force: true`.
+   * Dev-only: issues a user token with the first configured user secret or the private key (and
+   * its `kid`), for tests and examples. Refuses when `NODE_ENV=production` unless `force: true`.
    *
    * @example
    * ```ts
@@ -783,15 +792,53 @@ export class UnifiedAuthMiddleware {
   }
 }
 
+/**
+ * The signing side of a kind: the first secret (with its `kid`), or `privateKey` (with the `kid`
+ * of the `publicKey` entry it pairs with). An explicit `keyId` must agree with that `kid`.
+ */
 function kindState(options: UserTokenOptions | ServiceTokenOptions, verifier: TokenVerifier): KindState {
+  const { field } = verifier;
   const signingAlg = [...verifier.algorithms][0] ?? '';
   let signingKey: SigningKeyInput | Uint8Array | undefined;
+  let keyId = options.keyId;
+  if (keyId !== undefined && (typeof keyId !== 'string' || keyId === '')) throw new ValidationError(`${field}.keyId`, 'must be a non-empty string');
   if (options.secret !== undefined) {
-    signingKey = typeof options.secret === 'string' ? Buffer.from(options.secret, 'utf8') : options.secret;
+    const [first] = staticKeyEntries<SecretInput>(options.secret, `${field}.secret`);
+    if (first === undefined) throw new ValidationError(`${field}.secret`, 'must list at least one key');
+    signingKey = secretBytes(first.key, first.field);
+    if (first.kid !== undefined) {
+      if (keyId !== undefined && keyId !== first.kid) {
+        throw new ValidationError(`${field}.keyId`, `must equal the kid of the first secret ("${first.kid}"), which signs issued tokens`);
+      }
+      keyId = first.kid;
+    } else if (keyId !== undefined && verifier.hasKeyIds) {
+      throw new ValidationError(`${field}.keyId`, 'names a kid the first secret (which signs issued tokens) does not have; give the first secret that kid');
+    }
   } else {
     signingKey = options.privateKey;
+    if (signingKey !== undefined && verifier.hasKeyIds) {
+      const paired = verifier.keyIdOf(publicHalf(signingKey, `${field}.privateKey`));
+      if (paired !== undefined) {
+        if (keyId !== undefined && keyId !== paired) {
+          throw new ValidationError(`${field}.keyId`, `must equal the kid of the public key paired with "privateKey" ("${paired}")`);
+        }
+        keyId = paired;
+      }
+    }
   }
-  return { verifier, signingAlg, signingKey, keyId: options.keyId };
+  return { verifier, signingAlg, signingKey, keyId };
+}
+
+/** The public half of a signing key, to find its `publicKey` entry; throws naming `field`. */
+function publicHalf(input: SigningKeyInput, field: string): KeyObject {
+  try {
+    if (input instanceof KeyObject) return createPublicKey(input);
+    if (typeof input === 'string') return createPublicKey(input);
+    if ((input as { [Symbol.toStringTag]?: unknown })[Symbol.toStringTag] === 'CryptoKey') return createPublicKey(KeyObject.from(input as CryptoKey));
+    return createPublicKey({ key: input as JsonWebKey, format: 'jwk' });
+  } catch (cause) {
+    throw new ValidationError(field, 'could not be imported', { cause });
+  }
 }
 
 const signingKeys = new WeakMap<object, Promise<CryptoKey | KeyObject | Uint8Array>>();
