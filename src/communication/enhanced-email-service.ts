@@ -32,6 +32,7 @@ import { assertHeaderSafe, validateAttachments, validateHeaders } from './safe-h
 import { TemplateError } from './template-error.js';
 import type { EmailTemplateDefinition } from './templates/email-template-definition.js';
 import { TemplateRegistry } from './templates/template-registry.js';
+import { RedisBatcher } from './redis-batcher.js';
 import { TrackingSigner } from './tracking-signer.js';
 import type {
   EmailAddress,
@@ -391,7 +392,9 @@ export class EnhancedEmailService extends EventEmitter<EnhancedEmailServiceEvent
     const limiter = (name: string, rules: readonly RateLimitRule[] | false | undefined, defaults: readonly RateLimitRule[]): RateLimiter | undefined => {
       if (rules === false) return undefined;
       const settings = { rules: rules ?? defaults, clock: this.clock };
-      return redis === undefined ? new MemoryRateLimiter(settings) : new RedisRateLimiter({ ...settings, redis, name, prefix });
+      if (redis === undefined) return new MemoryRateLimiter(settings);
+      // The caps' scripts go out in the same pipelines as the store's commands (single-node Redis).
+      return new RedisRateLimiter({ ...settings, redis: RedisBatcher.for(redis)?.client ?? redis, name, prefix });
     };
     this.senderLimiter = limiter('email-sender', options.rateLimits?.perSender, DEFAULT_SENDER_RULES);
     this.domainLimiter = limiter('email-domain', options.rateLimits?.perRecipientDomain, DEFAULT_DOMAIN_RULES);

@@ -1,16 +1,15 @@
-import { defineScript, runPipeline } from '../core/define-script.js';
+import type { ChainableCommander } from 'ioredis';
 import { Keyspace } from '../core/keyspace.js';
 import type { RedisClient } from '../core/redis-connection.js';
 import { ValidationError } from '../core/validation-error.js';
 import { addCounter, counterFields, daysBetween, dayKey, emptyCounts } from './email-counters.js';
 import type { EmailStateStore, EmailStats, IdempotencyClaim, SentRecord, StoredMessage, Suppression, SuppressionReason } from './email-state-store.js';
 import { guardRedis } from './guard-redis.js';
-import recordSentSource from './lua/record-sent.lua';
+import { RedisBatcher, type PipelineReply } from './redis-batcher.js';
 import type { EmailEvent, EmailEventType, SendEmailResult } from './types.js';
 
 const DAY_MS = 86_400_000;
 const STATS_TTL_S = 400 * 86_400;
-const recordSentScript = defineScript('record-sent', recordSentSource, { numberOfKeys: 2 });
 
 type StoredClaim = { state: 'pending'; messageId: string } | { state: 'sent'; result: SendEmailResult };
 
@@ -48,11 +47,19 @@ export class RedisEmailStore implements EmailStateStore {
   private readonly keys: Keyspace;
   private readonly messageTtlMs: number;
   private readonly timeoutMs: number;
+  /** Batches the per-send commands with the caps' (single-node clients). */
+  private readonly batcher: RedisBatcher | undefined;
+  /** The client for the per-send commands: through the batcher when there is one. */
+  private readonly commands: RedisClient;
+  /** Sent records waiting for their write; the write takes every record gathered until it goes out. */
   private pendingSent: SentRecord[] = [];
   private scheduledSent: Promise<void> | undefined;
+  private readonly sentWrites = new Set<Promise<void>>();
 
   constructor(options: RedisEmailStoreOptions) {
     this.redis = options.redis;
+    this.batcher = RedisBatcher.for(options.redis);
+    this.commands = this.batcher?.client ?? options.redis;
     this.keys = new Keyspace(options.prefix ?? 'uxflow', 'email');
     this.messageTtlMs = positive('messageTtlMs', options.messageTtlMs ?? 30 * DAY_MS);
     this.timeoutMs = positive('timeoutMs', options.timeoutMs ?? 3000);
@@ -69,20 +76,20 @@ export class RedisEmailStore implements EmailStateStore {
   private async claimOne(key: string, messageId: string, lockMs: number): Promise<IdempotencyClaim> {
     const redisKey = this.keys.key('idem', key);
     for (;;) {
-      const taken = await this.redis.set(redisKey, JSON.stringify({ state: 'pending', messageId }), 'PX', lockMs, 'NX');
+      const taken = await this.commands.set(redisKey, JSON.stringify({ state: 'pending', messageId }), 'PX', lockMs, 'NX');
       if (taken === 'OK') return { state: 'claimed' };
-      const raw = await this.redis.get(redisKey);
+      const raw = await this.commands.get(redisKey);
       // Expired between the two commands: try again.
       if (raw !== null) return JSON.parse(raw) as StoredClaim;
     }
   }
 
   async completeIdempotency(key: string, result: SendEmailResult, ttlMs: number): Promise<void> {
-    await this.run('completeIdempotency', () => this.redis.set(this.keys.key('idem', key), JSON.stringify({ state: 'sent', result }), 'PX', ttlMs));
+    await this.run('completeIdempotency', () => this.commands.set(this.keys.key('idem', key), JSON.stringify({ state: 'sent', result }), 'PX', ttlMs));
   }
 
   async releaseIdempotency(key: string): Promise<void> {
-    await this.run('releaseIdempotency', () => this.redis.del(this.keys.key('idem', key)));
+    await this.run('releaseIdempotency', () => this.commands.del(this.keys.key('idem', key)));
   }
 
   /** Claims every key in one round trip (two when some are taken), so a retried batch skips every recipient already sent. */
@@ -144,7 +151,7 @@ export class RedisEmailStore implements EmailStateStore {
     const out = new Set<string>();
     if (addresses.length === 0) return out;
     const lowered = addresses.map((address) => address.toLowerCase());
-    const values = await this.run('suppressedAmong', () => this.redis.hmget(this.keys.key('suppressed'), ...lowered));
+    const values = await this.run('suppressedAmong', () => this.commands.hmget(this.keys.key('suppressed'), ...lowered));
     values.forEach((value, index) => {
       const address = lowered[index];
       if (value !== null && address !== undefined) out.add(address);
@@ -153,41 +160,84 @@ export class RedisEmailStore implements EmailStateStore {
   }
 
   /**
-   * Gathers the records of one event-loop turn and writes them in one pipeline (a Lua script per
-   * message). Reads of this store wait for it, so they always see it.
+   * Gathers records into one write: with a batcher, the write goes out with the next pipeline of
+   * state commands and takes every record made until then; otherwise the records of one
+   * event-loop turn. Reads of this store wait for it, so they always see it.
    */
   recordSent(info: SentRecord): Promise<void> {
-    this.pendingSent.push(info);
-    this.scheduledSent ??= new Promise<void>((resolve, reject) => {
-      setImmediate(() => {
+    return this.run('recordSent', () => {
+      this.pendingSent.push(info);
+      if (this.scheduledSent !== undefined) return this.scheduledSent;
+      const takeBatch = (): SentRecord[] => {
         const batch = this.pendingSent;
         this.pendingSent = [];
         this.scheduledSent = undefined;
-        this.recordSentMany(batch).then(resolve, reject);
-      });
+        return batch;
+      };
+      const write =
+        this.batcher === undefined
+          ? new Promise<void>((resolve, reject) => {
+              setImmediate(() => {
+                this.recordSentMany(takeBatch()).then(resolve, reject);
+              });
+            })
+          : this.batcher.pipeline((pipeline) => this.queueSent(pipeline, takeBatch())).then(throwFirstError);
+      this.scheduledSent = write;
+      this.sentWrites.add(write);
+      const done = (): void => {
+        this.sentWrites.delete(write);
+      };
+      write.then(done, done);
+      return write;
     });
-    return this.scheduledSent;
   }
 
   /** Writes the records in one pipeline. */
   async recordSentMany(infos: readonly SentRecord[]): Promise<void> {
     if (infos.length === 0) return;
-    const results = await this.run('recordSent', () =>
-      runPipeline(
-        this.redis,
-        infos.map((info) => ({
-          script: recordSentScript,
-          keys: [this.keys.key('msg', info.messageId), this.keys.key('stats', dayKey(info.at))],
-          args: [info.template ?? '', info.tags.join(','), info.at, this.messageTtlMs, STATS_TTL_S, ...counterFields('sent', info.template, info.tags)],
-        })),
-      ),
-    );
-    const failed = results.find((result): result is Error => result instanceof Error);
-    if (failed !== undefined) throw failed;
+    await this.run('recordSent', async () => {
+      if (this.batcher !== undefined) {
+        throwFirstError(await this.batcher.pipeline((pipeline) => this.queueSent(pipeline, infos)));
+        return;
+      }
+      const pipeline = this.redis.pipeline();
+      this.queueSent(pipeline, infos);
+      throwFirstError((await pipeline.exec()) ?? []);
+    });
+  }
+
+  /**
+   * Queues sent records: each message's metadata (`HSET` + `PEXPIRE`), and the counters of the
+   * whole batch summed per day and field (one `HINCRBY` each, one `EXPIRE` per day). Returns the
+   * number of commands queued.
+   */
+  private queueSent(pipeline: ChainableCommander, infos: readonly SentRecord[]): number {
+    let commands = 0;
+    const days = new Map<string, Map<string, number>>();
+    for (const info of infos) {
+      const key = this.keys.key('msg', info.messageId);
+      pipeline.hset(key, 'template', info.template ?? '', 'tags', info.tags.join(','), 'status', 'sent', 'at', info.at);
+      pipeline.pexpire(key, this.messageTtlMs);
+      commands += 2;
+      const day = dayKey(info.at);
+      let counts = days.get(day);
+      if (counts === undefined) {
+        counts = new Map();
+        days.set(day, counts);
+      }
+      for (const field of counterFields('sent', info.template, info.tags)) counts.set(field, (counts.get(field) ?? 0) + 1);
+    }
+    for (const [day, counts] of days) {
+      const key = this.keys.key('stats', day);
+      for (const [field, count] of counts) pipeline.hincrby(key, field, count);
+      pipeline.expire(key, STATS_TTL_S);
+      commands += counts.size + 1;
+    }
+    return commands;
   }
 
   async flush(): Promise<void> {
-    await this.scheduledSent?.catch(() => undefined);
+    await Promise.allSettled([...this.sentWrites]);
   }
 
   async getMessage(messageId: string): Promise<StoredMessage | undefined> {
@@ -237,6 +287,10 @@ export class RedisEmailStore implements EmailStateStore {
     for (const field of counterFields(event, template, tags)) pipeline.hincrby(key, field, 1);
     pipeline.expire(key, STATS_TTL_S);
   }
+}
+
+function throwFirstError(replies: readonly PipelineReply[]): void {
+  for (const [error] of replies) if (error !== null) throw error;
 }
 
 function positive(field: string, value: number): number {

@@ -1,6 +1,8 @@
 import type { TrackingSigner } from './tracking-signer.js';
 
-const ANCHOR_HREF = /(<a\b[^>]*?\bhref\s*=\s*)(["'])(.*?)\2/gis;
+// One pass finds every link and the end of the body (where the pixel goes).
+const ANCHOR_HREF_OR_BODY_END = /(<a\b[^>]*?\bhref\s*=\s*)(["'])(.*?)\2|<\/body\s*>/gis;
+const BODY_END = /<\/body\s*>/i;
 const ENTITY = /&(amp|quot|#39|#x27|lt|gt|#61|#96);/g;
 const ENTITIES: Record<string, string> = { amp: '&', quot: '"', '#39': "'", '#x27': "'", lt: '<', gt: '>', '#61': '=', '#96': '`' };
 
@@ -29,22 +31,29 @@ export interface RewriteLinksOptions {
  * ```
  */
 export function rewriteLinks(html: string, options: RewriteLinksOptions): string {
-  let out = html;
-  if (options.clicks) {
-    let index = 0;
-    const skip = new Set(options.skip ?? []);
-    out = out.replace(ANCHOR_HREF, (whole, head: string, quote: string, rawHref: string) => {
-      const href = rawHref.trim().replace(ENTITY, (entity, name: string) => ENTITIES[name] ?? entity);
-      if (!/^https?:\/\//i.test(href) || skip.has(href)) return whole;
-      const token = options.signer.sign('c', [options.messageId, index++, href]);
-      return `${head}${quote}${options.baseUrl}/t/c/${token}${quote}`;
-    });
+  const { clicks, opens } = options;
+  if (!clicks && !opens) return html;
+  const pixel = opens
+    ? `<img src="${options.baseUrl}/t/o/${options.signer.sign('o', [options.messageId])}.gif" width="1" height="1" alt="" style="display:block;width:1px;height:1px;border:0" />`
+    : '';
+  if (!clicks) {
+    const close = html.search(BODY_END);
+    return close === -1 ? html + pixel : html.slice(0, close) + pixel + html.slice(close);
   }
-  if (options.opens) {
-    const token = options.signer.sign('o', [options.messageId]);
-    const pixel = `<img src="${options.baseUrl}/t/o/${token}.gif" width="1" height="1" alt="" style="display:block;width:1px;height:1px;border:0" />`;
-    const close = out.search(/<\/body\s*>/i);
-    out = close === -1 ? out + pixel : out.slice(0, close) + pixel + out.slice(close);
-  }
-  return out;
+  let index = 0;
+  let placed = !opens;
+  const skip = options.skip === undefined || options.skip.length === 0 ? undefined : new Set(options.skip);
+  const out = html.replace(ANCHOR_HREF_OR_BODY_END, (whole: string, head: string | undefined, quote: string, rawHref: string) => {
+    if (head === undefined) {
+      // The first </body>: the pixel goes right before it.
+      if (placed) return whole;
+      placed = true;
+      return pixel + whole;
+    }
+    const href = rawHref.trim().replace(ENTITY, (entity, name: string) => ENTITIES[name] ?? entity);
+    if (!/^https?:\/\//i.test(href) || skip?.has(href) === true) return whole;
+    const token = options.signer.sign('c', [options.messageId, index++, href]);
+    return `${head}${quote}${options.baseUrl}/t/c/${token}${quote}`;
+  });
+  return placed ? out : out + pixel;
 }

@@ -52,6 +52,10 @@ const TRANSIENT_CODES = new Set(['ECONNECTION', 'ETIMEDOUT', 'ESOCKET', 'EDNS', 
 export class SmtpProvider implements EmailProvider {
   readonly name: string;
   private readonly transport: Transporter<SMTPPoolSentMessageInfo, SMTPPoolOptions>;
+  /** Messages handed to the pool: at most one per connection; the rest wait here. */
+  private readonly slots: number;
+  private active = 0;
+  private readonly waiting: (() => void)[] = [];
 
   constructor(options: SmtpProviderOptions) {
     if (typeof options.host !== 'string' || options.host === '') throw new ValidationError('smtp.host', 'must be a non-empty string');
@@ -77,9 +81,16 @@ export class SmtpProvider implements EmailProvider {
       disableUrlAccess: true,
     };
     this.transport = createTransport(transportOptions);
+    this.slots = maxConnections;
   }
 
+  /**
+   * A message is handed to the pool (and its MIME built) only when a connection can take it:
+   * messages waiting for a connection stay small instead of each holding its built message.
+   */
   async send(message: OutgoingEmail): Promise<ProviderSendResult> {
+    if (this.active >= this.slots) await new Promise<void>((resolve) => this.waiting.push(resolve));
+    this.active++;
     try {
       const info = await this.transport.sendMail(toMailOptions(message));
       return {
@@ -90,6 +101,9 @@ export class SmtpProvider implements EmailProvider {
       };
     } catch (error) {
       throw classifySmtpError(this.name, error);
+    } finally {
+      this.active--;
+      this.waiting.shift()?.();
     }
   }
 

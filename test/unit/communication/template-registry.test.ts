@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { TemplateRegistry } from '../../../src/communication/index.js';
+import { escapeHtml, TemplateRegistry } from '../../../src/communication/index.js';
 import { ValidationError } from '../../../src/core/index.js';
 import { BUILTIN_TEMPLATES } from '../../../src/communication/templates/builtin-templates.js';
 
@@ -15,6 +15,18 @@ const samples: Record<string, Record<string, unknown>> = {
 };
 
 describe('TemplateRegistry', () => {
+  it('renders from its compiled template exactly what a fresh registry renders, with no data carried between renders', async () => {
+    const cached = new TemplateRegistry();
+    const people = ['Ada', 'Grace <g@example.com>', 'Linus & Co', 'Émile'].map((name, index) => ({ productName: 'Flow', name, actionUrl: `https://app.example.com/start?u=${index}` }));
+    // Interleaved and concurrent renders of one compiled template.
+    const order = [...people, ...[...people].reverse()];
+    const outputs = await Promise.all(order.map((data) => cached.render('welcome', data)));
+    for (const [index, data] of order.entries()) {
+      expect(outputs[index]).toEqual(await new TemplateRegistry().render('welcome', data));
+      for (const other of people) if (other !== data) expect(outputs[index]!.html).not.toContain(escapeHtml(other.actionUrl));
+    }
+  });
+
   it.each(Object.keys(BUILTIN_TEMPLATES))('renders the built-in %s as responsive, inlined HTML with a text part', async (name) => {
     const registry = new TemplateRegistry();
     const out = await registry.render(name, { productName: 'Flow', ...samples[name] });

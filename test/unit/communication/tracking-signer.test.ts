@@ -40,4 +40,24 @@ describe('rewriteLinks', () => {
     expect(out.match(/\/t\/o\//g)).toHaveLength(1);
     expect(out.indexOf('/t/o/')).toBeLessThan(out.indexOf('</body>'));
   });
+
+  it('puts the pixel before the first </body>, or at the end without one, and tracks only what is asked', () => {
+    const signer = new TrackingSigner([secret]);
+    const base = { signer, baseUrl: 'https://t.example', messageId: 'm2' };
+    const twice = rewriteLinks('<body><a href="https://a.example/">A</a></BODY ><p>x</p></body>', { ...base, clicks: true, opens: true });
+    expect(twice.match(/\/t\/o\//g)).toHaveLength(1);
+    expect(twice.indexOf('/t/o/')).toBeLessThan(twice.indexOf('</BODY >'));
+    expect(signer.verify('o', /\/t\/o\/([^"]+)\.gif/.exec(twice)![1]!)).toEqual(['m2']);
+    const bodyless = rewriteLinks('<a href="https://a.example/">A</a><a href="https://b.example/">B</a>', { ...base, clicks: true, opens: true });
+    expect(bodyless).toMatch(/<\/a><img src="https:\/\/t\.example\/t\/o\/[^"]+\.gif"[^>]*\/>$/);
+    const tokens = [...bodyless.matchAll(/\/t\/c\/([^"]+)"/g)].map((match) => signer.verify('c', match[1]!));
+    expect(tokens).toEqual([['m2', 0, 'https://a.example/'], ['m2', 1, 'https://b.example/']]);
+    const opensOnly = rewriteLinks('<body><a href="https://a.example/">A</a></body>', { ...base, clicks: false, opens: true });
+    expect(opensOnly).toContain('href="https://a.example/"');
+    expect(opensOnly.indexOf('/t/o/')).toBeLessThan(opensOnly.indexOf('</body>'));
+    const clicksOnly = rewriteLinks('<body><a href="https://a.example/">A</a></body>', { ...base, clicks: true, opens: false });
+    expect(clicksOnly).not.toContain('/t/o/');
+    expect(clicksOnly).not.toContain('https://a.example/');
+    expect(rewriteLinks('<body></body>', { ...base, clicks: false, opens: false })).toBe('<body></body>');
+  });
 });
