@@ -8,21 +8,23 @@ import { randomSpanId, randomTraceId } from './trace-ids.js';
 const SPAN_KEY = createContextKey('OpenTelemetry Context Key SPAN');
 
 /**
- * The context a request runs in: its server span and correlation id on top of a parent context,
- * in one small object. `trace.setSpan(parent, span).setValue(…)` would copy a Map and make six
- * closures per request; reads are the hot path (every log line, every outgoing call), writes are
- * rare and produce an ordinary context.
+ * A request's context: its server span and correlation id on top of a parent context, in one
+ * small object. `trace.setSpan(parent, span).setValue(…)` would copy a Map and make six closures
+ * per request; reads are the hot path (every log line, every outgoing call), writes are rare and
+ * produce an ordinary context.
  */
-class RequestContext implements Context {
+abstract class SpanScopedContext implements Context {
   constructor(
     private readonly parent: Context,
-    private readonly span: Span,
-    private readonly correlationId: string,
+    private readonly correlationId: string | undefined,
   ) {}
+
+  /** The request's span. */
+  abstract get span(): Span;
 
   getValue(key: symbol): unknown {
     if (key === SPAN_KEY) return this.span;
-    if (key === CORRELATION_CONTEXT_KEY) return this.correlationId;
+    if (key === CORRELATION_CONTEXT_KEY && this.correlationId !== undefined) return this.correlationId;
     return this.parent.getValue(key);
   }
 
@@ -35,7 +37,19 @@ class RequestContext implements Context {
   }
 
   private expand(): Context {
-    return trace.setSpan(this.parent, this.span).setValue(CORRELATION_CONTEXT_KEY, this.correlationId);
+    const withSpan = trace.setSpan(this.parent, this.span);
+    return this.correlationId === undefined ? withSpan : withSpan.setValue(CORRELATION_CONTEXT_KEY, this.correlationId);
+  }
+}
+
+/** The context of a request whose span exists already (a sampled request's SDK span). */
+class RequestContext extends SpanScopedContext {
+  constructor(
+    parent: Context,
+    readonly span: Span,
+    correlationId: string,
+  ) {
+    super(parent, correlationId);
   }
 }
 
@@ -63,14 +77,16 @@ export function requestContext(parent: Context, span: Span, correlationId: strin
  * (a log line, an outgoing call), so a request nobody asks about costs one allocation instead of
  * five and no id generation.
  */
-class UnsampledRequest implements Context, ServerSpan {
+class UnsampledRequest extends SpanScopedContext implements ServerSpan {
   private lazySpan: Span | undefined;
 
   constructor(
-    private readonly parent: Context,
+    parent: Context,
     private readonly remote: SpanContext | undefined,
-    private readonly correlationId: string | undefined,
-  ) {}
+    correlationId: string | undefined,
+  ) {
+    super(parent, correlationId);
+  }
 
   /** The non-recording span: the caller's trace id (or a new one), a new span id, flags `00`. */
   get span(): Span {
@@ -82,27 +98,8 @@ class UnsampledRequest implements Context, ServerSpan {
     return this;
   }
 
-  getValue(key: symbol): unknown {
-    if (key === SPAN_KEY) return this.span;
-    if (key === CORRELATION_CONTEXT_KEY && this.correlationId !== undefined) return this.correlationId;
-    return this.parent.getValue(key);
-  }
-
-  setValue(key: symbol, value: unknown): Context {
-    return this.expand().setValue(key, value);
-  }
-
-  deleteValue(key: symbol): Context {
-    return this.expand().deleteValue(key);
-  }
-
   end(): void {
     // Non-recording: nothing to name, set or export.
-  }
-
-  private expand(): Context {
-    const withSpan = trace.setSpan(this.parent, this.span);
-    return this.correlationId === undefined ? withSpan : withSpan.setValue(CORRELATION_CONTEXT_KEY, this.correlationId);
   }
 }
 
