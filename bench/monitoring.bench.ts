@@ -21,7 +21,8 @@
  *
  * Run: npm run bench -- monitoring   (or: npm run build && npx tsx bench/monitoring.bench.ts)
  */
-import { fork, type ChildProcess } from 'node:child_process';
+import { execFileSync, fork, type ChildProcess } from 'node:child_process';
+import { availableParallelism } from 'node:os';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
@@ -31,7 +32,7 @@ import type expressModule from 'express';
 import type promBundleModule from 'express-prom-bundle';
 import type * as monitoringModule from '@ux-flow/common/monitoring';
 
-const ALL_VARIANTS = ['bare', 'ours', 'otel', 'ours-notrace', 'als-floor', 'floor', 'ours-rate0', 'ours-rate1', 'ours-noexport', 'ours-young'] as const;
+const ALL_VARIANTS = ['bare', 'ours', 'otel', 'ours-notrace', 'als-floor', 'floor', 'ours-rate0', 'ours-rate1', 'ours-rate50', 'ours-noexport', 'ours-young'] as const;
 type Variant = (typeof ALL_VARIANTS)[number];
 // The three of the issue; add `ours-notrace` (metrics only, no tracer) and `als-floor` (bare plus one
 // AsyncLocalStorage.run per request: what request-scoped context costs by itself on this Node) and
@@ -49,9 +50,10 @@ const VARIANTS: readonly Variant[] = (process.env['BENCH_VARIANTS'] ?? 'bare,our
 for (const required of ['bare', 'ours', 'otel'] as const) {
   if (!VARIANTS.includes(required)) throw new Error(`BENCH_VARIANTS must include "${required}"`);
 }
-const ROUNDS = Number(process.env['BENCH_ROUNDS'] ?? 3);
-const DURATION_S = Number(process.env['BENCH_DURATION_S'] ?? 6);
-const WARMUP_S = 2;
+const ROUNDS = Number(process.env['BENCH_ROUNDS'] ?? 20);
+const SLICE_S = Number(process.env['BENCH_SLICE_S'] ?? 2);
+const WARMUP_S = 4;
+const VERBOSE = process.env['BENCH_VERBOSE'] === '1';
 const CONNECTIONS = 50;
 const PATHS = ['/users/42', '/users/7/orders/1001', '/health-of-nothing/404'];
 
@@ -138,7 +140,7 @@ async function serve(variant: Variant, sinkUrl: string): Promise<void> {
       enableTracing: variant !== 'ours-notrace',
       enableSystemMetrics: true,
       tracing: {
-        sampleRate: variant === 'ours-rate0' ? 0 : variant === 'ours-rate1' ? 1 : 0.1,
+        sampleRate: variant === 'ours-rate0' ? 0 : variant === 'ours-rate1' ? 1 : variant === 'ours-rate50' ? 0.5 : 0.1,
         exporter: variant === 'ours-noexport' ? 'none' : new ZipkinExporter({ url: `${sinkUrl}/api/v2/spans`, serviceName: 'bench-ours' }),
         // Diagnostics: BENCH_OURS_TRACING='{"scheduledDelayMs":200}' overrides tracer options.
         // `ours-young`: spans exported within 100 ms in batches of 64, so they die young in the heap.
@@ -235,9 +237,28 @@ async function serve(variant: Variant, sinkUrl: string): Promise<void> {
 }
 
 // ---------------------------------------------------------------- parent: load and compare
+/**
+ * Where the servers and the load generator run. On a machine with two or more CPUs and `taskset`
+ * (Linux), every server is pinned to CPU 1 and this process (autocannon, the span sink) to CPU 0:
+ * left to the scheduler, each process lands on its own mix of CPUs, and on a VM cross-CPU
+ * wake-ups on loopback cost some processes far more than others, which no number of rounds
+ * averages out. BENCH_PIN=0 turns it off.
+ */
+const PIN = process.env['BENCH_PIN'] !== '0' && availableParallelism() >= 2 && hasTaskset();
+
+function hasTaskset(): boolean {
+  try {
+    execFileSync('taskset', ['-p', String(process.pid)], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 async function start(variant: Variant, sinkUrl: string): Promise<{ child: ChildProcess; url: string }> {
+  const nodeArgs = ['--import', 'tsx', ...(process.env['BENCH_CHILD_FLAGS'] ?? '').split(' ').filter((flag) => flag !== '')];
   const child = fork(fileURLToPath(import.meta.url), ['--variant', variant, '--sink', sinkUrl], {
-    execArgv: ['--import', 'tsx', ...(process.env['BENCH_CHILD_FLAGS'] ?? '').split(' ').filter((flag) => flag !== '')],
+    ...(PIN ? { execPath: 'taskset', execArgv: ['-c', '1', process.execPath, ...nodeArgs] } : { execArgv: nodeArgs }),
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   const port = await new Promise<number>((resolve, reject) => {
@@ -300,67 +321,78 @@ async function main(): Promise<void> {
   await new Promise<void>((resolve) => sink.listen(0, '127.0.0.1', resolve));
   const sinkUrl = `http://127.0.0.1:${(sink.address() as AddressInfo).port}`;
 
-  console.log(`Express 5, autocannon ${CONNECTIONS} connections, ${DURATION_S}s per variant per round (+${WARMUP_S}s warm-up), ${ROUNDS} rounds`);
+  // All threads of this process (autocannon, the sink) on CPU 0; the servers go to CPU 1.
+  if (PIN) execFileSync('taskset', ['-a', '-p', '-c', '0', String(process.pid)], { stdio: 'ignore' });
+  console.log(PIN ? 'servers pinned to CPU 1, load generator to CPU 0 (BENCH_PIN=0 to let the scheduler place them)' : 'processes placed by the scheduler');
+  console.log(`Express 5, autocannon ${CONNECTIONS} connections; every server stays up and the load moves between them in ${SLICE_S}s slices,`);
+  console.log(`${ROUNDS} rounds of one slice per variant in rotating order (after ${WARMUP_S}s of warm-up each)`);
   console.log(`paths: ${PATHS.join(', ')} (the last one is a 404)\n`);
-  const rps = Object.fromEntries(ALL_VARIANTS.map((name) => [name, [] as number[]])) as Record<Variant, number[]>;
-  const cpu = Object.fromEntries(ALL_VARIANTS.map((name) => [name, [] as number[]])) as Record<Variant, number[]>;
-  const bestCpu = Object.fromEntries(ALL_VARIANTS.map((name) => [name, [] as number[]])) as Record<Variant, number[]>;
-  const extraRatios: Partial<Record<Variant, number[]>> = {};
-  const ratios = { oursVsBare: [] as number[], oursVsOtel: [] as number[], otelVsBare: [] as number[] };
+  const servers = new Map<Variant, { child: ChildProcess; url: string }>();
+  for (const variant of VARIANTS) {
+    const server = await start(variant, sinkUrl);
+    servers.set(variant, server);
+    await load(server.url, WARMUP_S);
+  }
+  const totals = Object.fromEntries(VARIANTS.map((name) => [name, { requests: 0, seconds: 0, cpuMicros: 0, mainMicros: 0, helperMicros: 0, gcCount: 0, gcMs: 0, errors: 0, best: Infinity }])) as Record<
+    Variant,
+    { requests: number; seconds: number; cpuMicros: number; mainMicros: number; helperMicros: number; gcCount: number; gcMs: number; errors: number; best: number }
+  >;
+  const perRound: Record<Variant, number[]> = Object.fromEntries(VARIANTS.map((name) => [name, [] as number[]])) as Record<Variant, number[]>;
+  const ratiosToBare: Partial<Record<Variant, number[]>> = {};
+  const oursVsOtel: number[] = [];
   for (let round = 0; round < ROUNDS; round++) {
     const order = VARIANTS.map((_, i) => VARIANTS[(i + round) % VARIANTS.length]!);
     const measured: Partial<Record<Variant, number>> = {};
     for (const variant of order) {
-      const bytesBefore = exportedBytes;
-      const { child, url } = await start(variant, sinkUrl);
-      await load(url, WARMUP_S);
+      const { child, url } = servers.get(variant)!;
       child.send('cpu-mark');
-      const result = await load(url, DURATION_S);
+      const result = await load(url, SLICE_S);
       const reading = await cpuRead(child);
-      const cpuPerRequest = reading.cpuMicros / result.total;
-      await stop(child); // flushes the exporters
-      // The last export's bytes may still be in this process's socket buffers when the child's
-      // exit is seen: let the sink read them before counting.
-      await new Promise((resolve) => setTimeout(resolve, 300));
+      const total = totals[variant];
+      total.requests += result.total;
+      total.seconds += SLICE_S;
+      total.cpuMicros += reading.cpuMicros;
+      total.mainMicros += reading.mainMicros;
+      total.helperMicros += reading.helperMicros;
+      total.gcCount += reading.gcCount;
+      total.gcMs += reading.gcMs;
+      total.errors += result.errors;
+      total.best = Math.min(total.best, reading.minWindowMicros);
       measured[variant] = result.rps;
-      rps[variant].push(result.rps);
-      cpu[variant].push(cpuPerRequest);
-      bestCpu[variant].push(reading.minWindowMicros);
-      console.log(
-        `round ${round + 1} ${variant.padEnd(12)} ${result.rps.toFixed(0).padStart(6)} req/s  server CPU ${cpuPerRequest.toFixed(1).padStart(6)} µs/req (best window ${reading.minWindowMicros.toFixed(1).padStart(6)}; main thread ${(reading.mainMicros / result.total).toFixed(1)}, other threads ${(reading.helperMicros / result.total).toFixed(1)})  GC ${reading.gcCount} (${((reading.gcMs * 1000) / result.total).toFixed(1)} µs/req)  p99 ${result.p99Ms} ms  errors ${result.errors}  span bytes exported ${exportedBytes - bytesBefore}`,
-      );
+      perRound[variant].push(result.rps);
     }
-    ratios.oursVsBare.push(measured.ours! / measured.bare!);
-    ratios.oursVsOtel.push(measured.ours! / measured.otel!);
-    ratios.otelVsBare.push(measured.otel! / measured.bare!);
-    for (const variant of VARIANTS) (extraRatios[variant] ??= []).push(measured[variant]! / measured.bare!);
+    for (const variant of VARIANTS) (ratiosToBare[variant] ??= []).push(measured[variant]! / measured.bare!);
+    oursVsOtel.push(measured.ours! / measured.otel!);
+    if (VERBOSE) console.log(`round ${String(round + 1).padStart(2)}  ${VARIANTS.map((variant) => `${variant} ${measured[variant]!.toFixed(0)}`).join('  ')}`);
   }
+  for (const { child } of servers.values()) await stop(child); // flushes the exporters
+  // The last export's bytes may still be in this process's socket buffers when a child's exit is seen.
+  await new Promise((resolve) => setTimeout(resolve, 300));
   sink.close();
 
-  console.log('\nmedian req/s and server CPU time per request:');
-  for (const variant of VARIANTS) console.log(`  ${variant.padEnd(12)} ${median(rps[variant]).toFixed(0).padStart(6)} req/s  ${median(cpu[variant]).toFixed(1).padStart(6)} µs/req`);
-  const oursVsBare = median(ratios.oursVsBare);
-  const oursVsOtel = median(ratios.oursVsOtel);
-  console.log('\nratios (median of per-round ratios):');
-  console.log(`  ours / bare          ${oursVsBare.toFixed(3)}  (target >= 0.93)  rounds: ${ratios.oursVsBare.map((r) => r.toFixed(3)).join(' ')}`);
-  console.log(`  ours / OTel auto     ${oursVsOtel.toFixed(3)}  (target >= 1.5)   rounds: ${ratios.oursVsOtel.map((r) => r.toFixed(3)).join(' ')}`);
-  console.log(`  OTel auto / bare     ${median(ratios.otelVsBare).toFixed(3)}`);
-  for (const variant of VARIANTS.filter((name) => name !== 'bare' && name !== 'ours' && name !== 'otel')) {
-    console.log(`  ${`${variant} / bare`.padEnd(20)} ${median(extraRatios[variant] ?? []).toFixed(3)}`);
+  console.log('\nper variant, over all its slices (server CPU from the server process; main thread and other threads from /proc):');
+  for (const variant of VARIANTS) {
+    const t = totals[variant];
+    console.log(
+      `  ${variant.padEnd(13)} ${(t.requests / t.seconds).toFixed(0).padStart(6)} req/s  median slice ${median(perRound[variant]).toFixed(0).padStart(6)}  server CPU ${(t.cpuMicros / t.requests).toFixed(1).padStart(6)} µs/req (main ${(t.mainMicros / t.requests).toFixed(1)}, other threads ${(t.helperMicros / t.requests).toFixed(1)}, best 250 ms window ${t.best.toFixed(1)})  GC ${t.gcCount} (${((t.gcMs * 1000) / t.requests).toFixed(1)} µs/req)  errors ${t.errors}`,
+    );
   }
+  console.log(`  span bytes exported in all: ${exportedBytes}`);
+  const q = (values: number[], at: number): number => [...values].sort((a, b) => a - b)[Math.min(values.length - 1, Math.floor(at * values.length))]!;
+  console.log('\nreq/s ratios: median of the per-round ratios [interquartile range], and total requests / total requests:');
+  const line = (label: string, values: number[], whole: number, target: string): void => {
+    console.log(`  ${label.padEnd(20)} ${median(values).toFixed(3)} [${q(values, 0.25).toFixed(3)}–${q(values, 0.75).toFixed(3)}]  total ${whole.toFixed(3)}  ${target}`);
+  };
+  const rate = (variant: Variant): number => totals[variant].requests / totals[variant].seconds;
+  line('ours / bare', ratiosToBare.ours!, rate('ours') / rate('bare'), '(target >= 0.93)');
+  line('ours / OTel auto', oursVsOtel, rate('ours') / rate('otel'), '(target >= 1.5)');
+  for (const variant of VARIANTS.filter((name) => name !== 'bare' && name !== 'ours')) line(`${variant} / bare`, ratiosToBare[variant]!, rate(variant) / rate('bare'), '');
   // CPU time per request is far less sensitive than req/s to other processes sharing the cores.
-  const cpuBare = median(cpu.bare);
-  console.log('\nserver CPU per request (median), as throughput capacity relative to bare (bare µs / variant µs):');
-  console.log(`  ours                 ${(cpuBare / median(cpu.ours)).toFixed(3)}  (target >= 0.93)`);
-  console.log(`  OTel auto            ${(cpuBare / median(cpu.otel)).toFixed(3)}`);
-  console.log(`  ours vs OTel auto    ${(median(cpu.otel) / median(cpu.ours)).toFixed(3)}  (target >= 1.5)`);
-  for (const variant of VARIANTS.filter((name) => name !== 'bare' && name !== 'ours' && name !== 'otel')) {
-    console.log(`  ${variant.padEnd(20)} ${(cpuBare / median(cpu[variant])).toFixed(3)}`);
-  }
-  // The least disturbed 250 ms window of each run, its minimum over the rounds.
-  const best = (variant: Variant): number => Math.min(...bestCpu[variant]);
-  console.log('\nserver CPU per request in the least disturbed 250 ms window (min over rounds), capacity vs bare:');
-  for (const variant of VARIANTS) console.log(`  ${variant.padEnd(20)} ${best(variant).toFixed(1).padStart(6)} µs/req  ${(best('bare') / best(variant)).toFixed(3)}`);
+  const cpuPer = (variant: Variant): number => totals[variant].cpuMicros / totals[variant].requests;
+  console.log('\nserver CPU per request, as capacity relative to bare (bare µs / variant µs):');
+  console.log(`  ours                 ${(cpuPer('bare') / cpuPer('ours')).toFixed(3)}  (target >= 0.93)`);
+  console.log(`  ours vs OTel auto    ${(cpuPer('otel') / cpuPer('ours')).toFixed(3)}  (target >= 1.5)`);
+  for (const variant of VARIANTS.filter((name) => name !== 'bare' && name !== 'ours')) console.log(`  ${variant.padEnd(20)} ${(cpuPer('bare') / cpuPer(variant)).toFixed(3)}`);
 }
 
 const variantIndex = process.argv.indexOf('--variant');

@@ -1,4 +1,4 @@
-import type { IncomingMessage } from 'node:http';
+import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import {
   context,
   isSpanContextValid,
@@ -42,7 +42,7 @@ import { ValidationError } from '../core/validation-error.js';
 import { createCorrelatedLogger } from './correlated-logger.js';
 import { getCorrelationId, newCorrelationId, runWithCorrelationId } from './correlation-id.js';
 import { normalizeMethod, pathOf } from './http-route.js';
-import { requestContext, unsampledRequest } from './request-context.js';
+import { requestScope } from './request-context.js';
 import { createRequestInstrumentation, type NodeMiddleware, type ServerSpan } from './request-instrumentation.js';
 
 /** Where spans go. `'otlp'` also serves Jaeger (it ingests OTLP/HTTP on port 4318). */
@@ -245,6 +245,8 @@ export class DistributedTracer {
   /**
    * Starts the SERVER span of an incoming request, continuing the caller's trace from the
    * request headers. Used by the middlewares; call it yourself for other HTTP frameworks.
+   * `headers` defaults to `req.headers` (pass them when already read: one lookup fewer on a
+   * request object whose prototype a framework swapped).
    *
    * @example
    * ```ts
@@ -252,13 +254,13 @@ export class DistributedTracer {
    * res.on('close', () => end(res.statusCode, '/users/:id', !res.writableFinished));
    * ```
    */
-  startServerSpan(req: IncomingMessage, correlationId?: string): ServerSpan {
+  startServerSpan(req: IncomingMessage, correlationId?: string, headers: IncomingHttpHeaders = req.headers): ServerSpan {
     // Most requests carry no trace headers: skip the propagators' parsing for them.
     let parent = ROOT_CONTEXT;
     let remote: SpanContext | undefined;
     for (const field of this.propagationFields) {
-      if (req.headers[field] !== undefined) {
-        parent = this.propagator.extract(ROOT_CONTEXT, req.headers, headerGetter);
+      if (headers[field] !== undefined) {
+        parent = this.propagator.extract(ROOT_CONTEXT, headers, headerGetter);
         remote = trace.getSpanContext(parent);
         if (remote !== undefined && !isSpanContextValid(remote)) remote = undefined;
         break;
@@ -269,7 +271,7 @@ export class DistributedTracer {
     // carries the trace id (the caller's, or a new one) with the sampled flag off, for logs and
     // for outgoing calls, whose services then do not sample either.
     const sampled = remote === undefined ? this.rootSampler.decide() : (remote.traceFlags & TraceFlags.SAMPLED) !== 0;
-    if (!sampled) return unsampledRequest(parent, remote, correlationId);
+    if (!sampled) return requestScope(parent, remote, correlationId, undefined, '');
     const method = normalizeMethod(req.method);
     const attributes: Attributes = {
       'http.request.method': method,
@@ -277,14 +279,14 @@ export class DistributedTracer {
       'url.scheme': 'encrypted' in req.socket ? 'https' : 'http',
       'network.protocol.version': req.httpVersion,
     };
-    const agent = req.headers['user-agent'];
+    const agent = headers['user-agent'];
     if (agent !== undefined) attributes['user_agent.original'] = agent;
     if (req.socket.remoteAddress !== undefined) attributes['client.address'] = req.socket.remoteAddress;
     if (correlationId !== undefined) attributes['correlation.id'] = correlationId;
     if (remote === undefined) this.rootSampler.sampleNext();
     const span = this.tracer.startSpan(method, { kind: SpanKind.SERVER, attributes }, parent);
     this.rootSampler.reset();
-    return new RecordedServerSpan(span, requestContext(parent, span, correlationId), method);
+    return requestScope(parent, remote, correlationId, span, method);
   }
 
   /**
@@ -601,32 +603,6 @@ class UpfrontRatioSampler implements Sampler {
 
   toString(): string {
     return this.ratio.toString();
-  }
-}
-
-/** The span handle of a sampled request. */
-class RecordedServerSpan implements ServerSpan {
-  constructor(
-    readonly span: Span,
-    readonly context: Context,
-    private readonly method: string,
-  ) {}
-
-  end(statusCode: number, route: string | undefined, aborted: boolean): void {
-    const span = this.span;
-    if (route !== undefined) {
-      span.updateName(`${this.method} ${route}`);
-      span.setAttribute('http.route', route);
-    }
-    span.setAttribute('http.response.status_code', statusCode);
-    if (aborted) {
-      span.setAttribute('error.type', 'aborted');
-      span.setStatus({ code: SpanStatusCode.ERROR, message: 'client closed the connection before the response ended' });
-    } else if (statusCode >= 500) {
-      span.setAttribute('error.type', String(statusCode));
-      span.setStatus({ code: SpanStatusCode.ERROR });
-    }
-    span.end();
   }
 }
 

@@ -63,7 +63,8 @@ interface RoutedRequest extends IncomingMessage {
  */
 export function expressRouteTemplate(request: IncomingMessage, statusCode: number): string | undefined {
   const req = request as RoutedRequest;
-  const base = req.baseUrl === undefined || req.baseUrl === '' ? '' : templateOfMountPath(req.baseUrl);
+  const baseUrl = req.baseUrl;
+  const base = baseUrl === undefined || baseUrl === '' ? '' : templateOfMountPath(baseUrl);
   const path = req.route?.path;
   if (path === undefined) return base !== '' && statusCode !== 404 ? `${base}/*` : undefined;
   const template = patternText(path);

@@ -11,10 +11,10 @@ import { createCorrelatedLogger } from './correlated-logger.js';
 import { DistributedTracer, type DistributedTracerOptions } from './distributed-tracer.js';
 import { createGracefulShutdown, type GracefulShutdown, type GracefulShutdownOptions } from './graceful-shutdown.js';
 import { HealthChecks, type HealthCheckFn, type HealthCheckOptions, type HealthHandlerOptions, type ReadinessReport } from './health-checks.js';
-import { expressRouteTemplate, normalizeMethod, pathOf, UNMATCHED_ROUTE } from './http-route.js';
+import { expressRouteTemplate, normalizeMethod, UNMATCHED_ROUTE } from './http-route.js';
 import { OPENMETRICS_CONTENT_TYPE, toOpenMetrics } from './open-metrics.js';
 import { RequestDurationHistogram, type HistogramSeries } from './request-duration-histogram.js';
-import { createRequestInstrumentation, type NodeMiddleware } from './request-instrumentation.js';
+import { RequestInstrumentation, type NodeMiddleware } from './request-instrumentation.js';
 import { HTTP_DURATION_BUCKETS_SECONDS, RollingWindow, type RollingWindowStats } from './rolling-window.js';
 import { emitAlerts, emitSafely } from './safe-emit.js';
 import { SystemMetrics, type SystemMetricsOptions } from './system-metrics.js';
@@ -162,9 +162,8 @@ export class PerformanceMonitor extends EventEmitter<PerformanceMonitorEvents> {
   private readonly series = new Map<string, Map<number, Series>>();
   private readonly allSeries: Series[] = [];
   private readonly histogram: RequestDurationHistogram<'method' | 'route' | 'status_code'>;
-  private readonly handler: NodeMiddleware;
-  /** Responses in flight, so shutting down can ask each to close its connection. */
-  private readonly inFlight = new Set<ServerResponse>();
+  /** The middleware's core; it also knows the requests in flight, so shutting down can ask each to close its connection. */
+  private readonly instrumentation: RequestInstrumentation;
   private timer: TimerHandle | undefined;
   private overflowWarned = false;
   private stopped = false;
@@ -239,7 +238,7 @@ export class PerformanceMonitor extends EventEmitter<PerformanceMonitorEvents> {
       help: 'HTTP server requests in flight',
       registers: [this.registry],
       collect() {
-        this.set(self().inFlight.size);
+        this.set(self().instrumentation.inFlight);
       },
     });
     const windowGauge = (name: string, help: string, read: (stats: RollingWindowStats) => number): void => {
@@ -271,27 +270,14 @@ export class PerformanceMonitor extends EventEmitter<PerformanceMonitorEvents> {
       this.systemMetrics = system.start();
     }
 
-    const ignored = new Set(options.ignorePaths ?? ['/metrics', '/health/live', '/health/ready']);
-    const instrument = createRequestInstrumentation({
+    this.instrumentation = new RequestInstrumentation({
       tracer: this.tracer,
       routeOf: options.routeOf ?? expressRouteTemplate,
-      onRequestStart: (_req, res) => {
-        this.inFlight.add(res);
-        // While draining, each response closes its connection so clients reconnect elsewhere.
-        if (this.health.isShuttingDown && !res.headersSent) res.setHeader('connection', 'close');
-      },
+      ignorePaths: options.ignorePaths ?? ['/metrics', '/health/live', '/health/ready'],
       onRequestEnd: (end) => {
-        this.inFlight.delete(end.res);
         this.observe(normalizeMethod(end.req.method), end.route, end.statusCode, end.durationSeconds, end.aborted);
       },
     });
-    this.handler = (req, res, next) => {
-      if (ignored.size > 0 && ignored.has(pathOf(req.url))) {
-        next();
-        return;
-      }
-      instrument(req, res, next);
-    };
     if ((options.alerts ?? DEFAULT_PERFORMANCE_ALERTS).length > 0) this.scheduleEvaluation();
   }
 
@@ -306,7 +292,7 @@ export class PerformanceMonitor extends EventEmitter<PerformanceMonitorEvents> {
    * ```
    */
   middleware(): NodeMiddleware {
-    return this.handler;
+    return this.instrumentation.handle;
   }
 
   /**
@@ -357,7 +343,7 @@ export class PerformanceMonitor extends EventEmitter<PerformanceMonitorEvents> {
    * ```
    */
   stats(): PerformanceStats {
-    return { ...this.window.stats(this.clock.now()), inFlight: this.inFlight.size };
+    return { ...this.window.stats(this.clock.now()), inFlight: this.instrumentation.inFlight };
   }
 
   /**
@@ -458,9 +444,10 @@ export class PerformanceMonitor extends EventEmitter<PerformanceMonitorEvents> {
   /** Turns readiness to 503 for good and makes responses (in flight and later) close their connections. */
   markShuttingDown(): void {
     this.health.markShuttingDown();
-    for (const res of this.inFlight) {
+    this.instrumentation.closeConnections = true;
+    this.instrumentation.forEachInFlight((res) => {
       if (!res.headersSent) res.setHeader('connection', 'close');
-    }
+    });
   }
 
   /**

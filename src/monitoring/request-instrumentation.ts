@@ -1,7 +1,7 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import { context, type Context, type Span } from '@opentelemetry/api';
 import { CORRELATION_CONTEXT_KEY, resolveCorrelationId, runWithCorrelationId } from './correlation-id.js';
-import { expressRouteTemplate } from './http-route.js';
+import { expressRouteTemplate, pathOf } from './http-route.js';
 
 /**
  * A Node/Express/Connect middleware. Express's `app.use()` accepts it as it is.
@@ -36,16 +36,134 @@ export interface RequestInstrumentationOptions {
   /** Makes the SERVER span of each request. Default none (no tracing). */
   tracer?:
     | {
-        /** Starts the SERVER span of `req`, continuing any trace context in its headers. */
-        startServerSpan(req: IncomingMessage, correlationId?: string): ServerSpan;
+        /** Starts the SERVER span of `req`, continuing any trace context in its headers (`headers`: `req.headers`, when already read). */
+        startServerSpan(req: IncomingMessage, correlationId?: string, headers?: IncomingHttpHeaders): ServerSpan;
       }
     | undefined;
   /** Reads the route template once the response ended. Default {@link expressRouteTemplate}. */
   routeOf?: (req: IncomingMessage, statusCode: number) => string | undefined;
+  /** Request paths (without query) passed through untouched: no correlation id, span or callbacks. Default none. */
+  ignorePaths?: Iterable<string>;
   /** Called when a request starts. */
   onRequestStart?: (req: IncomingMessage, res: ServerResponse) => void;
   /** Called once per request when its response ended or its connection closed. */
   onRequestEnd?: (end: RequestEnd) => void;
+}
+
+/**
+ * One request between the middleware and the end of its response; once over, the
+ * {@link RequestEnd} handed to `onRequestEnd` (one object per request, not two). Requests in
+ * flight form a doubly linked list, so starting and ending one costs no hashing.
+ */
+class ActiveRequest implements RequestEnd {
+  route: string | undefined = undefined;
+  statusCode = 0;
+  durationSeconds = 0;
+  aborted = false;
+  previous: ActiveRequest | undefined = undefined;
+  next: ActiveRequest | undefined = undefined;
+
+  constructor(
+    readonly req: IncomingMessage,
+    readonly res: ServerResponse,
+    readonly startedAt: number,
+    readonly serverSpan: ServerSpan | undefined,
+  ) {}
+}
+
+/**
+ * The per-request core of the monitoring middlewares (see {@link createRequestInstrumentation}),
+ * with what the performance monitor needs besides: the requests in flight, and a switch that
+ * makes new responses close their connections while the service drains.
+ *
+ * The hot path touches each request and response property once: after Express swaps their
+ * prototypes, every property lookup on them that misses V8's caches goes through the runtime.
+ */
+export class RequestInstrumentation {
+  /** The middleware. */
+  readonly handle: NodeMiddleware;
+  /** Responses started from now on get `connection: close`. */
+  closeConnections = false;
+  private inFlightCount = 0;
+  private newest: ActiveRequest | undefined;
+
+  constructor(options: RequestInstrumentationOptions) {
+    const { tracer, onRequestStart, onRequestEnd } = options;
+    const routeOf = options.routeOf ?? expressRouteTemplate;
+    const ignored = options.ignorePaths === undefined ? undefined : new Set(options.ignorePaths);
+    const ignoring = ignored !== undefined && ignored.size > 0;
+    const finish = (active: ActiveRequest): void => {
+      this.unlink(active);
+      const res = active.res;
+      const statusCode = res.statusCode;
+      const aborted = !res.writableFinished;
+      const route = routeOf(active.req, statusCode);
+      active.serverSpan?.end(statusCode, route, aborted);
+      if (onRequestEnd === undefined) return;
+      active.route = route;
+      active.statusCode = statusCode;
+      active.aborted = aborted;
+      active.durationSeconds = (performance.now() - active.startedAt) / 1000;
+      onRequestEnd(active);
+    };
+    this.handle = (req, res, next) => {
+      if (ignoring && ignored.has(pathOf(req.url))) {
+        next();
+        return;
+      }
+      const startedAt = performance.now();
+      const headers = req.headers;
+      const correlationId = resolveCorrelationId(headers);
+      try {
+        res.setHeader('x-correlation-id', correlationId);
+        if (this.closeConnections) res.setHeader('connection', 'close');
+      } catch {
+        // Headers already sent by an earlier middleware: nothing to echo on.
+      }
+      const serverSpan = tracer?.startServerSpan(req, correlationId, headers);
+      const active = new ActiveRequest(req, res, startedAt, serverSpan);
+      this.link(active);
+      onRequestStart?.(req, res);
+      // 'close' comes once per response, after 'finish' or when the connection dies first.
+      res.on('close', () => {
+        finish(active);
+      });
+      if (serverSpan === undefined) {
+        runWithCorrelationId(correlationId, next);
+      } else {
+        // One AsyncLocalStorage entry per request: the correlation id rides in the trace context.
+        const ctx = serverSpan.context;
+        context.with(ctx.getValue(CORRELATION_CONTEXT_KEY) === correlationId ? ctx : ctx.setValue(CORRELATION_CONTEXT_KEY, correlationId), next);
+      }
+    };
+  }
+
+  /** Requests between the middleware and the end of their response. */
+  get inFlight(): number {
+    return this.inFlightCount;
+  }
+
+  /** Calls `fn` with the response of every request in flight, newest first. */
+  forEachInFlight(fn: (res: ServerResponse) => void): void {
+    for (let active = this.newest; active !== undefined; active = active.previous) fn(active.res);
+  }
+
+  private link(active: ActiveRequest): void {
+    active.previous = this.newest;
+    if (this.newest !== undefined) this.newest.next = active;
+    this.newest = active;
+    this.inFlightCount++;
+  }
+
+  private unlink(active: ActiveRequest): void {
+    const { previous, next } = active;
+    if (previous !== undefined) previous.next = next;
+    if (next !== undefined) next.previous = previous;
+    else if (this.newest === active) this.newest = previous;
+    active.previous = undefined;
+    active.next = undefined;
+    this.inFlightCount--;
+  }
 }
 
 /**
@@ -59,33 +177,5 @@ export interface RequestInstrumentationOptions {
  * ```
  */
 export function createRequestInstrumentation(options: RequestInstrumentationOptions): NodeMiddleware {
-  const { tracer, onRequestStart, onRequestEnd } = options;
-  const routeOf = options.routeOf ?? expressRouteTemplate;
-  const finish = (req: IncomingMessage, res: ServerResponse, startedAt: number, serverSpan: ServerSpan | undefined): void => {
-    const statusCode = res.statusCode;
-    const aborted = !res.writableFinished;
-    const route = routeOf(req, statusCode);
-    serverSpan?.end(statusCode, route, aborted);
-    onRequestEnd?.({ req, res, route, statusCode, durationSeconds: (performance.now() - startedAt) / 1000, aborted });
-  };
-  return (req, res, next) => {
-    const startedAt = performance.now();
-    const correlationId = resolveCorrelationId(req.headers);
-    if (!res.headersSent) res.setHeader('x-correlation-id', correlationId);
-    const serverSpan = tracer?.startServerSpan(req, correlationId);
-    onRequestStart?.(req, res);
-    // 'close' comes once per response, after 'finish' or when the connection dies first. (A
-    // closure, not a property on `res`: adding a property to a response whose prototype Express
-    // swapped costs microseconds.)
-    res.on('close', () => {
-      finish(req, res, startedAt, serverSpan);
-    });
-    if (serverSpan === undefined) {
-      runWithCorrelationId(correlationId, next);
-    } else {
-      // One AsyncLocalStorage entry per request: the correlation id rides in the trace context.
-      const active = serverSpan.context.getValue(CORRELATION_CONTEXT_KEY) === correlationId ? serverSpan.context : serverSpan.context.setValue(CORRELATION_CONTEXT_KEY, correlationId);
-      context.with(active, next);
-    }
-  };
+  return new RequestInstrumentation(options).handle;
 }

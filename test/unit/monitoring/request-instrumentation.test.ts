@@ -1,0 +1,160 @@
+import { Agent, request, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import express from 'express';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { ServerResponse } from 'node:http';
+import { createRequestInstrumentation, PerformanceMonitor, type RequestEnd } from '../../../src/monitoring/index.js';
+import { RequestInstrumentation } from '../../../src/monitoring/request-instrumentation.js';
+
+const cleanups: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  await Promise.all(cleanups.splice(0).map((cleanup) => cleanup()));
+});
+
+async function listen(app: express.Express): Promise<string> {
+  const server = await new Promise<Server>((resolve) => {
+    const s = app.listen(0, '127.0.0.1', () => resolve(s));
+  });
+  cleanups.push(async () => {
+    server.closeAllConnections();
+    await new Promise((resolve) => server.close(resolve));
+  });
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+}
+
+/** GET on a keep-alive connection of its own; resolves with status, body and headers. */
+function get(url: string): Promise<{ status: number; body: string; headers: Record<string, string | string[] | undefined> }> {
+  const agent = new Agent({ keepAlive: true });
+  cleanups.push(async () => agent.destroy());
+  return new Promise((resolve, reject) => {
+    const req = request(url, { agent }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => (body += chunk));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body, headers: res.headers }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+describe('requests in flight', () => {
+  it('are counted as they start and as they end in any order, and only those still open get connection: close on shutdown', async () => {
+    const monitor = new PerformanceMonitor('in-flight', { env: {}, enableSystemMetrics: false, defaultMetrics: false, alerts: [] });
+    cleanups.push(() => monitor.shutdown());
+    const waiting = new Map<number, () => void>();
+    let arrived: () => void = () => undefined;
+    const app = express();
+    app.use(monitor.middleware());
+    app.get('/hold/:n', (req, res) => {
+      const n = Number(req.params.n);
+      waiting.set(n, () => res.send(`released ${n}`));
+      arrived();
+    });
+    const url = await listen(app);
+
+    const count = 24;
+    const allArrived = new Promise<void>((resolve) => {
+      arrived = () => {
+        if (waiting.size === count) resolve();
+      };
+    });
+    const responses = Array.from({ length: count }, (_, n) => get(`${url}/hold/${n}`));
+    await allArrived;
+    expect(monitor.stats().inFlight).toBe(count);
+
+    // Release the oldest, the newest and middle ones in a scrambled order, leaving four open.
+    const order = [0, count - 1, 12, 5, 6, 7, 22, 1, 13, 14, 2, 21, 8, 9, 3, 20, 11, 4, 15, 10];
+    let open = count;
+    for (const n of order) {
+      waiting.get(n)?.();
+      const response = await responses[n]!;
+      expect(response.body).toBe(`released ${n}`);
+      expect(response.headers['connection']).not.toBe('close');
+      open--;
+      // 'close' on the server side follows the client's 'end' within a tick or two.
+      await expect.poll(() => monitor.stats().inFlight).toBe(open);
+    }
+    const stillOpen = [16, 17, 18, 19];
+    monitor.markShuttingDown();
+    for (const n of stillOpen) waiting.get(n)?.();
+    for (const n of stillOpen) expect((await responses[n]!).headers['connection']).toBe('close');
+    await expect.poll(() => monitor.stats().inFlight).toBe(0);
+    // Responses started after the switch close their connections too.
+    app.get('/late', (_req, res) => res.send('late'));
+    expect((await get(`${url}/late`)).headers['connection']).toBe('close');
+  });
+
+  it('form a list that holds exactly the open requests, whatever order they end in', async () => {
+    const instrumentation = new RequestInstrumentation({});
+    const numberOf = new Map<ServerResponse, number>();
+    const waiting = new Map<number, () => void>();
+    let arrived: () => void = () => undefined;
+    const app = express();
+    app.use(instrumentation.handle);
+    app.get('/hold/:n', (req, res) => {
+      const n = Number(req.params.n);
+      numberOf.set(res, n);
+      waiting.set(n, () => res.send(String(n)));
+      arrived();
+    });
+    const url = await listen(app);
+    const count = 16;
+    const allArrived = new Promise<void>((resolve) => {
+      arrived = () => {
+        if (waiting.size === count) resolve();
+      };
+    });
+    const responses = Array.from({ length: count }, (_, n) => get(`${url}/hold/${n}`));
+    await allArrived;
+    const listed = (): number[] => {
+      const out: number[] = [];
+      instrumentation.forEachInFlight((res) => out.push(numberOf.get(res) ?? -1));
+      return out.sort((a, b) => a - b);
+    };
+    const open = new Set(Array.from({ length: count }, (_, n) => n));
+    expect(listed()).toEqual([...open]);
+    for (const n of [7, 0, 15, 8, 6, 1, 14, 3, 9, 2, 13, 4, 12, 5, 11, 10]) {
+      waiting.get(n)?.();
+      await responses[n];
+      open.delete(n);
+      await expect.poll(() => instrumentation.inFlight).toBe(open.size);
+      expect(listed()).toEqual([...open].sort((a, b) => a - b));
+    }
+  });
+
+  it('end when the client goes away first, reported as aborted', async () => {
+    const ends: RequestEnd[] = [];
+    const app = express();
+    app.use(createRequestInstrumentation({ onRequestEnd: (end) => ends.push(end) }));
+    let arrived: () => void = () => undefined;
+    const inHandler = new Promise<void>((resolve) => (arrived = resolve));
+    app.get('/never/:id', () => {
+      arrived(); // never answers
+    });
+    const url = await listen(app);
+    const req = request(`${url}/never/1`, { agent: false });
+    req.on('error', () => undefined);
+    req.end();
+    await inHandler;
+    req.destroy();
+    await expect.poll(() => ends.length).toBe(1);
+    expect(ends[0]).toMatchObject({ route: '/never/:id', aborted: true });
+    expect(ends[0]!.durationSeconds).toBeGreaterThan(0);
+  });
+
+  it('skip ignored paths entirely, with or without a query string', async () => {
+    const ends: RequestEnd[] = [];
+    const app = express();
+    app.use(createRequestInstrumentation({ ignorePaths: ['/metrics'], onRequestEnd: (end) => ends.push(end) }));
+    app.get('/metrics', (_req, res) => res.send('m'));
+    app.get('/work', (_req, res) => res.send('w'));
+    const url = await listen(app);
+    const ignored = await get(`${url}/metrics?name=x`);
+    expect(ignored.headers['x-correlation-id']).toBeUndefined();
+    const counted = await get(`${url}/work`);
+    expect(counted.headers['x-correlation-id']).toMatch(/^[0-9a-f]{16}-[0-9a-f]+$/);
+    await expect.poll(() => ends.length).toBe(1);
+    expect(ends[0]).toMatchObject({ route: '/work', statusCode: 200, aborted: false });
+  });
+});
