@@ -50,8 +50,12 @@ const VARIANTS: readonly Variant[] = (process.env['BENCH_VARIANTS'] ?? 'bare,our
 for (const required of ['bare', 'ours', 'otel'] as const) {
   if (!VARIANTS.includes(required)) throw new Error(`BENCH_VARIANTS must include "${required}"`);
 }
-const ROUNDS = Number(process.env['BENCH_ROUNDS'] ?? 20);
-const SLICE_S = Number(process.env['BENCH_SLICE_S'] ?? 2);
+const ROUNDS = Number(process.env['BENCH_ROUNDS'] ?? 24);
+const SLICE_S = Number(process.env['BENCH_SLICE_S'] ?? 1.5);
+// Every EPOCH rounds all servers are started afresh: one process of a variant can run several
+// percent faster or slower than the next one of the same code (code and heap layout), which
+// interleaving cannot average out; several processes per variant can.
+const EPOCHS = Math.max(1, Math.min(ROUNDS, Number(process.env['BENCH_EPOCHS'] ?? 4)));
 const WARMUP_S = 4;
 const VERBOSE = process.env['BENCH_VERBOSE'] === '1';
 const CONNECTIONS = 50;
@@ -325,14 +329,19 @@ async function main(): Promise<void> {
   if (PIN) execFileSync('taskset', ['-a', '-p', '-c', '0', String(process.pid)], { stdio: 'ignore' });
   console.log(PIN ? 'servers pinned to CPU 1, load generator to CPU 0 (BENCH_PIN=0 to let the scheduler place them)' : 'processes placed by the scheduler');
   console.log(`Express 5, autocannon ${CONNECTIONS} connections; every server stays up and the load moves between them in ${SLICE_S}s slices,`);
-  console.log(`${ROUNDS} rounds of one slice per variant in rotating order (after ${WARMUP_S}s of warm-up each)`);
+  console.log(`${ROUNDS} rounds of one slice per variant in rotating order, in ${EPOCHS} epochs that each start every server afresh (and warm it up for ${WARMUP_S}s)`);
   console.log(`paths: ${PATHS.join(', ')} (the last one is a 404)\n`);
   const servers = new Map<Variant, { child: ChildProcess; url: string }>();
-  for (const variant of VARIANTS) {
-    const server = await start(variant, sinkUrl);
-    servers.set(variant, server);
-    await load(server.url, WARMUP_S);
-  }
+  // Servers start in a different order each epoch: in one order, the second server started ran
+  // slower than its code explains in several runs here.
+  const startAll = async (epoch: number): Promise<void> => {
+    for (const { child } of servers.values()) await stop(child); // flushes the exporters
+    for (const variant of VARIANTS.map((_, i) => VARIANTS[(i + epoch) % VARIANTS.length]!)) {
+      const server = await start(variant, sinkUrl);
+      servers.set(variant, server);
+      await load(server.url, WARMUP_S);
+    }
+  };
   const totals = Object.fromEntries(VARIANTS.map((name) => [name, { requests: 0, seconds: 0, cpuMicros: 0, mainMicros: 0, helperMicros: 0, gcCount: 0, gcMs: 0, errors: 0, best: Infinity }])) as Record<
     Variant,
     { requests: number; seconds: number; cpuMicros: number; mainMicros: number; helperMicros: number; gcCount: number; gcMs: number; errors: number; best: number }
@@ -340,7 +349,9 @@ async function main(): Promise<void> {
   const perRound: Record<Variant, number[]> = Object.fromEntries(VARIANTS.map((name) => [name, [] as number[]])) as Record<Variant, number[]>;
   const ratiosToBare: Partial<Record<Variant, number[]>> = {};
   const oursVsOtel: number[] = [];
+  const epochCpu: Partial<Record<Variant, { micros: number; requests: number }[]>> = {};
   for (let round = 0; round < ROUNDS; round++) {
+    if (round % Math.ceil(ROUNDS / EPOCHS) === 0) await startAll(round / Math.ceil(ROUNDS / EPOCHS));
     const order = VARIANTS.map((_, i) => VARIANTS[(i + round) % VARIANTS.length]!);
     const measured: Partial<Record<Variant, number>> = {};
     for (const variant of order) {
@@ -358,6 +369,11 @@ async function main(): Promise<void> {
       total.gcMs += reading.gcMs;
       total.errors += result.errors;
       total.best = Math.min(total.best, reading.minWindowMicros);
+      const epoch = Math.floor(round / Math.ceil(ROUNDS / EPOCHS));
+      const perEpoch = (epochCpu[variant] ??= []);
+      perEpoch[epoch] ??= { micros: 0, requests: 0 };
+      perEpoch[epoch].micros += reading.cpuMicros;
+      perEpoch[epoch].requests += result.total;
       measured[variant] = result.rps;
       perRound[variant].push(result.rps);
     }
@@ -378,6 +394,8 @@ async function main(): Promise<void> {
     );
   }
   console.log(`  span bytes exported in all: ${exportedBytes}`);
+  console.log('\nserver CPU µs per request in each epoch (a fresh process each):');
+  for (const variant of VARIANTS) console.log(`  ${variant.padEnd(13)} ${(epochCpu[variant] ?? []).map((e) => (e.micros / e.requests).toFixed(1).padStart(6)).join(' ')}`);
   const q = (values: number[], at: number): number => [...values].sort((a, b) => a - b)[Math.min(values.length - 1, Math.floor(at * values.length))]!;
   console.log('\nreq/s ratios: median of the per-round ratios [interquartile range], and total requests / total requests:');
   const line = (label: string, values: number[], whole: number, target: string): void => {

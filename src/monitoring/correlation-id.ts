@@ -82,10 +82,11 @@ export function newCorrelationId(): string {
  * ```
  */
 export function resolveCorrelationId(headers: Readonly<Record<string, string | string[] | undefined>>): string {
-  for (const name of CORRELATION_HEADERS) {
-    const value = headers[name];
-    const candidate = Array.isArray(value) ? value[0] : value;
-    if (candidate !== undefined && SAFE_ID.test(candidate)) return candidate;
-  }
-  return newCorrelationId();
+  // The two names of CORRELATION_HEADERS, read as literal properties (cached loads, not keyed lookups).
+  return safeId(headers['x-correlation-id']) ?? safeId(headers['x-request-id']) ?? newCorrelationId();
+}
+
+function safeId(value: string | string[] | undefined): string | undefined {
+  const candidate = Array.isArray(value) ? value[0] : value;
+  return candidate !== undefined && SAFE_ID.test(candidate) ? candidate : undefined;
 }

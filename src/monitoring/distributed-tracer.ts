@@ -173,6 +173,8 @@ export class DistributedTracer {
   private readonly provider: BasicTracerProvider;
   private readonly rootSampler: UpfrontRatioSampler;
   private readonly propagationFields: readonly string[];
+  /** Every propagation header is one {@link carriesTraceHeaders} checks. */
+  private readonly knownFieldsOnly: boolean;
   private readonly messagingPropagator: TextMapPropagator;
   private readonly fetchImpl: typeof fetch;
   private readonly log: Logger;
@@ -203,6 +205,7 @@ export class DistributedTracer {
 
     this.propagator = buildPropagator(options.propagators ?? ['tracecontext', 'baggage', 'b3']);
     this.propagationFields = this.propagator.fields().map((field) => field.toLowerCase());
+    this.knownFieldsOnly = this.propagationFields.every((field) => TRACE_HEADERS.includes(field));
     this.messagingPropagator = new CompositePropagator({ propagators: [new W3CTraceContextPropagator(), new W3CBaggagePropagator()] });
 
     this.rootSampler = new UpfrontRatioSampler(this.sampleRate);
@@ -258,13 +261,10 @@ export class DistributedTracer {
     // Most requests carry no trace headers: skip the propagators' parsing for them.
     let parent = ROOT_CONTEXT;
     let remote: SpanContext | undefined;
-    for (const field of this.propagationFields) {
-      if (headers[field] !== undefined) {
-        parent = this.propagator.extract(ROOT_CONTEXT, headers, headerGetter);
-        remote = trace.getSpanContext(parent);
-        if (remote !== undefined && !isSpanContextValid(remote)) remote = undefined;
-        break;
-      }
+    if (this.knownFieldsOnly ? carriesTraceHeaders(headers) : this.propagationFields.some((field) => headers[field] !== undefined)) {
+      parent = this.propagator.extract(ROOT_CONTEXT, headers, headerGetter);
+      remote = trace.getSpanContext(parent);
+      if (remote !== undefined && !isSpanContextValid(remote)) remote = undefined;
     }
     // The sampling decision comes first (parent-based, else the ratio), so the nine requests in
     // ten that are not sampled never reach the SDK: they get a non-recording span that only
@@ -630,6 +630,28 @@ class DeferredExporter implements SpanExporter {
     const exporter = await this.loading.catch(() => undefined);
     await exporter?.forceFlush?.();
   }
+}
+
+/** The headers of the propagators {@link buildPropagator} knows (W3C trace context and baggage, B3 single and multi). */
+const TRACE_HEADERS: readonly string[] = ['traceparent', 'tracestate', 'baggage', 'b3', 'x-b3-traceid', 'x-b3-spanid', 'x-b3-sampled', 'x-b3-flags', 'x-b3-parentspanid'];
+
+/**
+ * Whether a request carries any of {@link TRACE_HEADERS}. Written out property by property: each
+ * read is then a load V8 caches for the headers object's shape, where a loop over names is a
+ * generic keyed lookup per name, on every request.
+ */
+function carriesTraceHeaders(headers: IncomingHttpHeaders): boolean {
+  return (
+    headers.traceparent !== undefined ||
+    headers.tracestate !== undefined ||
+    headers.baggage !== undefined ||
+    headers.b3 !== undefined ||
+    headers['x-b3-traceid'] !== undefined ||
+    headers['x-b3-spanid'] !== undefined ||
+    headers['x-b3-sampled'] !== undefined ||
+    headers['x-b3-flags'] !== undefined ||
+    headers['x-b3-parentspanid'] !== undefined
+  );
 }
 
 function buildPropagator(names: readonly TracePropagatorName[]): TextMapPropagator {

@@ -37,7 +37,8 @@ export function pathOf(url: string | undefined): string {
  */
 export function normalizeMethod(method: string | undefined): string {
   if (method === undefined) return OTHER_METHOD;
-  if (KNOWN_METHODS.has(method)) return method;
+  // The parser's method strings are internalized: these compares are pointer checks.
+  if (method === 'GET' || method === 'POST' || KNOWN_METHODS.has(method)) return method;
   const upper = method.toUpperCase();
   return KNOWN_METHODS.has(upper) ? upper : OTHER_METHOD;
 }

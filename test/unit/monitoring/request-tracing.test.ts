@@ -89,6 +89,37 @@ describe('SERVER spans of requests that are not sampled', () => {
   });
 });
 
+describe('incoming B3 trace context', () => {
+  it('is continued from the single b3 header and from the multi-header form, each header alone enough to look', async () => {
+    const exporter = new InMemorySpanExporter();
+    const tracer = new DistributedTracer('b3-in', { env: {}, sampleRate: 0, propagators: ['tracecontext', 'b3', 'b3multi'], spanProcessors: [new SimpleSpanProcessor(exporter)] });
+    const app = express();
+    app.use(tracer.middleware());
+    app.get('/b3', (_req, res) => res.json(tracer.injectHeaders()));
+    const server = await new Promise<Server>((resolve) => {
+      const s = app.listen(0, '127.0.0.1', () => resolve(s));
+    });
+    cleanups.push(async () => {
+      server.close();
+      await tracer.shutdown();
+    });
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/b3`;
+    const call = async (headers: Record<string, string>): Promise<Record<string, string>> => (await (await fetch(url, { headers })).json()) as Record<string, string>;
+
+    const single = await call({ b3: `${PARENT_TRACE}-${PARENT_SPAN}-1` });
+    const multi = await call({ 'x-b3-traceid': PARENT_TRACE.replace('4b', '5c'), 'x-b3-spanid': PARENT_SPAN, 'x-b3-sampled': '1' });
+    const spans = exporter.getFinishedSpans();
+    expect(spans.map((span) => span.spanContext().traceId)).toEqual([PARENT_TRACE, PARENT_TRACE.replace('4b', '5c')]);
+    expect(spans.map((span) => span.parentSpanContext?.spanId)).toEqual([PARENT_SPAN, PARENT_SPAN]);
+    expect(single['traceparent']).toBe(`00-${PARENT_TRACE}-${spans[0]?.spanContext().spanId ?? ''}-01`);
+    expect(multi['x-b3-traceid']).toBe(PARENT_TRACE.replace('4b', '5c'));
+    // Unsampled B3 callers are followed too: nothing recorded, their trace id kept.
+    const unsampled = await call({ 'x-b3-traceid': PARENT_TRACE, 'x-b3-spanid': PARENT_SPAN, 'x-b3-sampled': '0' });
+    expect(unsampled['traceparent']).toMatch(new RegExp(`^00-${PARENT_TRACE}-[0-9a-f]{16}-00$`));
+    expect(exporter.getFinishedSpans()).toHaveLength(2);
+  });
+});
+
 describe('the up-front sampling decision', () => {
   it('samples about the configured share of new traces', async () => {
     const { exporter, get } = await serve(0.5);
