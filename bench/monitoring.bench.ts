@@ -16,8 +16,13 @@
  * of 64 so they die young in the heap).
  * Each variant runs in its own child process (auto-instrumentation patches modules globally);
  * this process runs autocannon (loopback, 50 connections) and a span sink both exporters send to.
- * Rounds interleave the variants and rotate their order, so load from other processes on the
- * machine hits all of them alike; ratios are computed per round and their median reported.
+ * All servers stay up and the load moves between them in short slices (BENCH_SLICE_S, 2 s),
+ * one slice per variant per round in rotating order (BENCH_ROUNDS, 24), so slow phases of the
+ * machine hit all variants alike; ratios are computed per round and their median reported, with
+ * the interquartile range. Every few rounds (BENCH_EPOCHS, 4) all servers restart, in a rotated
+ * start order, because one process can run several percent off the next one of the same code.
+ * Servers are pinned to CPU 1 and this process to CPU 0 where `taskset` exists (BENCH_PIN=0 to
+ * turn off).
  *
  * Run: npm run bench -- monitoring   (or: npm run build && npx tsx bench/monitoring.bench.ts)
  */
@@ -51,7 +56,7 @@ for (const required of ['bare', 'ours', 'otel'] as const) {
   if (!VARIANTS.includes(required)) throw new Error(`BENCH_VARIANTS must include "${required}"`);
 }
 const ROUNDS = Number(process.env['BENCH_ROUNDS'] ?? 24);
-const SLICE_S = Number(process.env['BENCH_SLICE_S'] ?? 1.5);
+const SLICE_S = Number(process.env['BENCH_SLICE_S'] ?? 2);
 // Every EPOCH rounds all servers are started afresh: one process of a variant can run several
 // percent faster or slower than the next one of the same code (code and heap layout), which
 // interleaving cannot average out; several processes per variant can.
@@ -357,11 +362,13 @@ async function main(): Promise<void> {
     for (const variant of order) {
       const { child, url } = servers.get(variant)!;
       child.send('cpu-mark');
+      const sliceStart = performance.now();
       const result = await load(url, SLICE_S);
+      const sliceSeconds = (performance.now() - sliceStart) / 1000;
       const reading = await cpuRead(child);
       const total = totals[variant];
       total.requests += result.total;
-      total.seconds += SLICE_S;
+      total.seconds += sliceSeconds;
       total.cpuMicros += reading.cpuMicros;
       total.mainMicros += reading.mainMicros;
       total.helperMicros += reading.helperMicros;
