@@ -38,36 +38,49 @@ function get(url: string): Promise<{ status: number; body: string; headers: Reco
   });
 }
 
+/**
+ * An app behind `middleware` whose `/hold/:n` answers `released n` only when `release(n)` is
+ * called; resolves once `count` such requests (each on its own connection) are all in handlers.
+ */
+async function holdRequests(
+  middleware: express.RequestHandler,
+  count: number,
+): Promise<{ app: express.Express; url: string; release: (n: number) => void; responses: ReturnType<typeof get>[]; numberOf: Map<ServerResponse, number> }> {
+  const waiting = new Map<number, () => void>();
+  const numberOf = new Map<ServerResponse, number>();
+  let arrived: () => void = () => undefined;
+  const allArrived = new Promise<void>((resolve) => {
+    arrived = () => {
+      if (waiting.size === count) resolve();
+    };
+  });
+  const app = express();
+  app.use(middleware);
+  app.get('/hold/:n', (req, res) => {
+    const n = Number(req.params.n);
+    numberOf.set(res, n);
+    waiting.set(n, () => res.send(`released ${n}`));
+    arrived();
+  });
+  const url = await listen(app);
+  const responses = Array.from({ length: count }, (_, n) => get(`${url}/hold/${n}`));
+  await allArrived;
+  return { app, url, release: (n) => waiting.get(n)?.(), responses, numberOf };
+}
+
 describe('requests in flight', () => {
   it('are counted as they start and as they end in any order, and only those still open get connection: close on shutdown', async () => {
     const monitor = new PerformanceMonitor('in-flight', { env: {}, enableSystemMetrics: false, defaultMetrics: false, alerts: [] });
     cleanups.push(() => monitor.shutdown());
-    const waiting = new Map<number, () => void>();
-    let arrived: () => void = () => undefined;
-    const app = express();
-    app.use(monitor.middleware());
-    app.get('/hold/:n', (req, res) => {
-      const n = Number(req.params.n);
-      waiting.set(n, () => res.send(`released ${n}`));
-      arrived();
-    });
-    const url = await listen(app);
-
     const count = 24;
-    const allArrived = new Promise<void>((resolve) => {
-      arrived = () => {
-        if (waiting.size === count) resolve();
-      };
-    });
-    const responses = Array.from({ length: count }, (_, n) => get(`${url}/hold/${n}`));
-    await allArrived;
+    const { app, url, release, responses } = await holdRequests(monitor.middleware(), count);
     expect(monitor.stats().inFlight).toBe(count);
 
     // Release the oldest, the newest and middle ones in a scrambled order, leaving four open.
     const order = [0, count - 1, 12, 5, 6, 7, 22, 1, 13, 14, 2, 21, 8, 9, 3, 20, 11, 4, 15, 10];
     let open = count;
     for (const n of order) {
-      waiting.get(n)?.();
+      release(n);
       const response = await responses[n]!;
       expect(response.body).toBe(`released ${n}`);
       expect(response.headers['connection']).not.toBe('close');
@@ -77,7 +90,7 @@ describe('requests in flight', () => {
     }
     const stillOpen = [16, 17, 18, 19];
     monitor.markShuttingDown();
-    for (const n of stillOpen) waiting.get(n)?.();
+    for (const n of stillOpen) release(n);
     for (const n of stillOpen) expect((await responses[n]!).headers['connection']).toBe('close');
     await expect.poll(() => monitor.stats().inFlight).toBe(0);
     // Responses started after the switch close their connections too.
@@ -87,26 +100,8 @@ describe('requests in flight', () => {
 
   it('form a list that holds exactly the open requests, whatever order they end in', async () => {
     const instrumentation = new RequestInstrumentation({});
-    const numberOf = new Map<ServerResponse, number>();
-    const waiting = new Map<number, () => void>();
-    let arrived: () => void = () => undefined;
-    const app = express();
-    app.use(instrumentation.handle);
-    app.get('/hold/:n', (req, res) => {
-      const n = Number(req.params.n);
-      numberOf.set(res, n);
-      waiting.set(n, () => res.send(String(n)));
-      arrived();
-    });
-    const url = await listen(app);
     const count = 16;
-    const allArrived = new Promise<void>((resolve) => {
-      arrived = () => {
-        if (waiting.size === count) resolve();
-      };
-    });
-    const responses = Array.from({ length: count }, (_, n) => get(`${url}/hold/${n}`));
-    await allArrived;
+    const { release, responses, numberOf } = await holdRequests(instrumentation.handle, count);
     const listed = (): number[] => {
       const out: number[] = [];
       instrumentation.forEachInFlight((res) => out.push(numberOf.get(res) ?? -1));
@@ -115,7 +110,7 @@ describe('requests in flight', () => {
     const open = new Set(Array.from({ length: count }, (_, n) => n));
     expect(listed()).toEqual([...open]);
     for (const n of [7, 0, 15, 8, 6, 1, 14, 3, 9, 2, 13, 4, 12, 5, 11, 10]) {
-      waiting.get(n)?.();
+      release(n);
       await responses[n];
       open.delete(n);
       await expect.poll(() => instrumentation.inFlight).toBe(open.size);
