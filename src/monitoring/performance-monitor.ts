@@ -274,6 +274,8 @@ export class PerformanceMonitor extends EventEmitter<PerformanceMonitorEvents> {
       tracer: this.tracer,
       routeOf: options.routeOf ?? expressRouteTemplate,
       ignorePaths: options.ignorePaths ?? ['/metrics', '/health/live', '/health/ready'],
+      // While draining, each response closes its connection so clients reconnect elsewhere.
+      closeConnections: () => this.health.isShuttingDown,
       onRequestEnd: (end) => {
         this.observe(normalizeMethod(end.req.method), end.route, end.statusCode, end.durationSeconds, end.aborted);
       },
@@ -444,7 +446,6 @@ export class PerformanceMonitor extends EventEmitter<PerformanceMonitorEvents> {
   /** Turns readiness to 503 for good and makes responses (in flight and later) close their connections. */
   markShuttingDown(): void {
     this.health.markShuttingDown();
-    this.instrumentation.closeConnections = true;
     this.instrumentation.forEachInFlight((res) => {
       if (!res.headersSent) res.setHeader('connection', 'close');
     });

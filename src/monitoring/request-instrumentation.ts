@@ -44,6 +44,8 @@ export interface RequestInstrumentationOptions {
   routeOf?: (req: IncomingMessage, statusCode: number) => string | undefined;
   /** Request paths (without query) passed through untouched: no correlation id, span or callbacks. Default none. */
   ignorePaths?: Iterable<string>;
+  /** Asked per request: `true` gives the response `connection: close` (a draining service). Default never. */
+  closeConnections?: () => boolean;
   /** Called when a request starts. */
   onRequestStart?: (req: IncomingMessage, res: ServerResponse) => void;
   /** Called once per request when its response ended or its connection closed. */
@@ -73,8 +75,7 @@ class ActiveRequest implements RequestEnd {
 
 /**
  * The per-request core of the monitoring middlewares (see {@link createRequestInstrumentation}),
- * with what the performance monitor needs besides: the requests in flight, and a switch that
- * makes new responses close their connections while the service drains.
+ * with what the performance monitor needs besides: the requests in flight.
  *
  * The hot path touches each request and response property once: after Express swaps their
  * prototypes, every property lookup on them that misses V8's caches goes through the runtime.
@@ -82,13 +83,11 @@ class ActiveRequest implements RequestEnd {
 export class RequestInstrumentation {
   /** The middleware. */
   readonly handle: NodeMiddleware;
-  /** Responses started from now on get `connection: close`. */
-  closeConnections = false;
   private inFlightCount = 0;
   private newest: ActiveRequest | undefined;
 
   constructor(options: RequestInstrumentationOptions) {
-    const { tracer, onRequestStart, onRequestEnd } = options;
+    const { tracer, onRequestStart, onRequestEnd, closeConnections } = options;
     const routeOf = options.routeOf ?? expressRouteTemplate;
     const ignored = options.ignorePaths === undefined ? undefined : new Set(options.ignorePaths);
     const ignoring = ignored !== undefined && ignored.size > 0;
@@ -116,7 +115,7 @@ export class RequestInstrumentation {
       const correlationId = resolveCorrelationId(headers);
       try {
         res.setHeader('x-correlation-id', correlationId);
-        if (this.closeConnections) res.setHeader('connection', 'close');
+        if (closeConnections?.() === true) res.setHeader('connection', 'close');
       } catch {
         // Headers already sent by an earlier middleware: nothing to echo on.
       }

@@ -98,6 +98,18 @@ describe('requests in flight', () => {
     expect((await get(`${url}/late`)).headers['connection']).toBe('close');
   });
 
+  it('close their connections once the health checks say the service is shutting down, however that was set', async () => {
+    const monitor = new PerformanceMonitor('draining', { env: {}, enableSystemMetrics: false, defaultMetrics: false, alerts: [] });
+    cleanups.push(() => monitor.shutdown());
+    const app = express();
+    app.use(monitor.middleware());
+    app.get('/work', (_req, res) => res.send('w'));
+    const url = await listen(app);
+    expect((await get(`${url}/work`)).headers['connection']).not.toBe('close');
+    monitor.health.markShuttingDown();
+    expect((await get(`${url}/work`)).headers['connection']).toBe('close');
+  });
+
   it('form a list that holds exactly the open requests, whatever order they end in', async () => {
     const instrumentation = new RequestInstrumentation({});
     const count = 16;
