@@ -89,8 +89,7 @@ export class RequestInstrumentation {
   constructor(options: RequestInstrumentationOptions) {
     const { tracer, onRequestStart, onRequestEnd, closeConnections } = options;
     const routeOf = options.routeOf ?? expressRouteTemplate;
-    const ignored = options.ignorePaths === undefined ? undefined : new Set(options.ignorePaths);
-    const ignoring = ignored !== undefined && ignored.size > 0;
+    const isIgnored = ignoredPathTest(options.ignorePaths);
     const finish = (active: ActiveRequest): void => {
       this.unlink(active);
       const res = active.res;
@@ -106,7 +105,7 @@ export class RequestInstrumentation {
       onRequestEnd(active);
     };
     this.handle = (req, res, next) => {
-      if (ignoring && ignored.has(pathOf(req.url))) {
+      if (isIgnored !== undefined && isIgnored(req.url)) {
         next();
         return;
       }
@@ -163,6 +162,28 @@ export class RequestInstrumentation {
     active.next = undefined;
     this.inFlightCount--;
   }
+}
+
+/**
+ * A test of whether a request target's path (query aside) is one of `paths`; `undefined` for
+ * none. A few paths (probes, scrapes) are compared in place, so the other requests' targets are
+ * neither sliced nor hashed.
+ */
+function ignoredPathTest(paths: Iterable<string> | undefined): ((url: string | undefined) => boolean) | undefined {
+  const list = paths === undefined ? [] : [...new Set(paths)];
+  if (list.length === 0) return undefined;
+  if (list.length > 8) {
+    const set = new Set(list);
+    return (url) => set.has(pathOf(url));
+  }
+  return (url) => {
+    if (url === undefined) return list.includes('/');
+    for (const path of list) {
+      // '?' (63) starts the query.
+      if (url.startsWith(path) && (url.length === path.length || url.charCodeAt(path.length) === 63)) return true;
+    }
+    return false;
+  };
 }
 
 /**

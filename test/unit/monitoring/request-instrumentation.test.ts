@@ -164,4 +164,23 @@ describe('requests in flight', () => {
     await expect.poll(() => ends.length).toBe(1);
     expect(ends[0]).toMatchObject({ route: '/work', statusCode: 200, aborted: false });
   });
+
+  it('skip only the exact ignored paths, not longer paths that start with one, however many are ignored', async () => {
+    const many = [...Array.from({ length: 12 }, (_, i) => `/probe-${i}`), '/metrics'];
+    for (const ignorePaths of [['/metrics', '/health/live'], many]) {
+      const ends: RequestEnd[] = [];
+      const app = express();
+      app.use(createRequestInstrumentation({ ignorePaths, onRequestEnd: (end) => ends.push(end) }));
+      app.get('/metrics', (_req, res) => res.send('m'));
+      app.get('/metricsx', (_req, res) => res.send('x'));
+      app.get('/metrics/sub', (_req, res) => res.send('s'));
+      const url = await listen(app);
+      for (const path of ['/metrics', '/metrics?a=1', '/metricsx', '/metricsx?a=1', '/metrics/sub']) {
+        const response = await get(`${url}${path}`);
+        expect(response.headers['x-correlation-id'] === undefined, `${path} with ${ignorePaths.length} ignored paths`).toBe(path.startsWith('/metrics?') || path === '/metrics');
+      }
+      await expect.poll(() => ends.length).toBe(3);
+      expect(ends.map((end) => end.route).sort()).toEqual(['/metrics/sub', '/metricsx', '/metricsx']);
+    }
+  });
 });
