@@ -13,16 +13,21 @@
  *                  when the response closes (what no implementation can avoid, for comparison)
  * and four that split the tracer's cost: ours-rate0 / ours-rate1 (tracing at sample rate 0 / 1),
  * ours-noexport (10%, no exporter) and ours-young (10%, spans exported within 100 ms in batches
- * of 64 so they die young in the heap).
+ * of 64 so they die young in the heap); ours-nosys (10%, no system or default Node metrics); and
+ * floor-loaded (floor's middleware, with our monitor loaded and running but not mounted: what
+ * carrying the monitor's code and heap costs a request it does not touch).
  * Each variant runs in its own child process (auto-instrumentation patches modules globally);
  * this process runs autocannon (loopback, 50 connections) and a span sink both exporters send to.
- * All servers stay up and the load moves between them in short slices (BENCH_SLICE_S, 2 s),
- * one slice per variant per round in rotating order (BENCH_ROUNDS, 24), so slow phases of the
- * machine hit all variants alike; ratios are computed per round and their median reported, with
- * the interquartile range. Every few rounds (BENCH_EPOCHS, 4) all servers restart, in a rotated
- * start order, because one process can run several percent off the next one of the same code.
+ * Each round (BENCH_ROUNDS, 8) starts a fresh server per variant, in rotating order, warms it up
+ * (BENCH_WARMUP_S, 4 s), measures it under continuous load (BENCH_MEASURE_S, 6 s) and stops it;
+ * ratios are computed per round and their median reported, with the interquartile range.
+ * A server is never left idle between its warm-up and its measurement: after ~8 s without load,
+ * V8's memory reducer runs and the next seconds pay for re-optimising the request path (an
+ * earlier version of this bench, which kept all servers up and moved the load between them,
+ * measured that re-warming more than steady throughput). BENCH_IDLE_S=10 measures it on its own:
+ * each server then idles that long and serves one more 2 s burst, reported apart.
  * Servers are pinned to CPU 1 and this process to CPU 0 where `taskset` exists (BENCH_PIN=0 to
- * turn off).
+ * turn off); BENCH_NODE runs the servers on another Node.js binary.
  *
  * Run: npm run bench -- monitoring   (or: npm run build && npx tsx bench/monitoring.bench.ts)
  */
@@ -37,7 +42,7 @@ import type expressModule from 'express';
 import type promBundleModule from 'express-prom-bundle';
 import type * as monitoringModule from '@ux-flow/common/monitoring';
 
-const ALL_VARIANTS = ['bare', 'ours', 'otel', 'ours-notrace', 'als-floor', 'floor', 'ours-rate0', 'ours-rate1', 'ours-rate50', 'ours-noexport', 'ours-young'] as const;
+const ALL_VARIANTS = ['bare', 'ours', 'otel', 'ours-notrace', 'als-floor', 'floor', 'ours-rate0', 'ours-rate1', 'ours-rate50', 'ours-noexport', 'ours-young', 'ours-nosys', 'floor-loaded'] as const;
 type Variant = (typeof ALL_VARIANTS)[number];
 // The three of the issue; add `ours-notrace` (metrics only, no tracer) and `als-floor` (bare plus one
 // AsyncLocalStorage.run per request: what request-scoped context costs by itself on this Node) and
@@ -55,13 +60,17 @@ const VARIANTS: readonly Variant[] = (process.env['BENCH_VARIANTS'] ?? 'bare,our
 for (const required of ['bare', 'ours', 'otel'] as const) {
   if (!VARIANTS.includes(required)) throw new Error(`BENCH_VARIANTS must include "${required}"`);
 }
-const ROUNDS = Number(process.env['BENCH_ROUNDS'] ?? 24);
-const SLICE_S = Number(process.env['BENCH_SLICE_S'] ?? 2);
-// Every EPOCH rounds all servers are started afresh: one process of a variant can run several
-// percent faster or slower than the next one of the same code (code and heap layout), which
-// interleaving cannot average out; several processes per variant can.
-const EPOCHS = Math.max(1, Math.min(ROUNDS, Number(process.env['BENCH_EPOCHS'] ?? 4)));
-const WARMUP_S = 4;
+// Each round starts a fresh server per variant (one process of a variant can run several percent
+// off the next one of the same code: code and heap layout), warms it up, measures it under
+// continuous load and stops it; the variants' order rotates from round to round.
+const ROUNDS = Number(process.env['BENCH_ROUNDS'] ?? 8);
+const WARMUP_S = Number(process.env['BENCH_WARMUP_S'] ?? 4);
+const MEASURE_S = Number(process.env['BENCH_MEASURE_S'] ?? 6);
+// With BENCH_IDLE_S > 0, each server then idles that long and serves one more 2 s burst, measured
+// apart: what the first seconds after a quiet spell cost (V8's memory reducer runs once a process
+// has been idle ~8 s, and the code it serves with must be re-optimised afterwards).
+const IDLE_S = Number(process.env['BENCH_IDLE_S'] ?? 0);
+const BURST_S = 2;
 const VERBOSE = process.env['BENCH_VERBOSE'] === '1';
 const CONNECTIONS = 50;
 const PATHS = ['/users/42', '/users/7/orders/1001', '/health-of-nothing/404'];
@@ -119,13 +128,14 @@ async function serve(variant: Variant, sinkUrl: string): Promise<void> {
       });
     };
   }
-  if (variant === 'floor') {
+  let floor: ((app: Express) => void) | undefined;
+  if (variant === 'floor' || variant === 'floor-loaded') {
     const { AsyncLocalStorage } = await import('node:async_hooks');
     const storage = new AsyncLocalStorage<{ id: string }>();
     const bounds = [0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10];
     const counts = new Float64Array(bounds.length + 1);
     let id = 0;
-    prepare = (app) => {
+    prepare = floor = (app) => {
       app.use((_req, res, next) => {
         const startedAt = performance.now();
         const correlationId = `f00dfeedcafe0000-${(++id).toString(16)}`;
@@ -140,14 +150,15 @@ async function serve(variant: Variant, sinkUrl: string): Promise<void> {
       });
     };
   }
-  if (variant.startsWith('ours')) {
+  if (variant.startsWith('ours') || variant === 'floor-loaded') {
     const { initializePerformanceMonitor } = await importBuilt();
     // The same Zipkin exporter as the OTel variant, passed in (the built package loads it lazily
     // itself once it is an external optional peer).
     const { ZipkinExporter } = await import('@opentelemetry/exporter-zipkin');
     const monitor = initializePerformanceMonitor('bench-ours', {
       enableTracing: variant !== 'ours-notrace',
-      enableSystemMetrics: true,
+      enableSystemMetrics: variant !== 'ours-nosys',
+      defaultMetrics: variant !== 'ours-nosys',
       tracing: {
         sampleRate: variant === 'ours-rate0' ? 0 : variant === 'ours-rate1' ? 1 : variant === 'ours-rate50' ? 0.5 : 0.1,
         exporter: variant === 'ours-noexport' ? 'none' : new ZipkinExporter({ url: `${sinkUrl}/api/v2/spans`, serviceName: 'bench-ours' }),
@@ -158,7 +169,8 @@ async function serve(variant: Variant, sinkUrl: string): Promise<void> {
       },
     });
     prepare = (app) => {
-      app.use(monitor.middleware());
+      if (floor === undefined) app.use(monitor.middleware());
+      else floor(app);
       app.get('/metrics', monitor.metricsHandler());
     };
     shutdown = () => monitor.shutdown();
@@ -185,19 +197,7 @@ async function serve(variant: Variant, sinkUrl: string): Promise<void> {
       gc.ms += entry.duration;
     }
   }).observe({ entryTypes: ['gc'] });
-  // CPU per request is also read over 250 ms windows: on a shared machine the least disturbed
-  // window (the minimum) is the steadiest figure.
-  let served = 0;
-  server.on('request', () => served++);
   let cpuMark = process.cpuUsage();
-  let windows: number[] = [];
-  let windowMark = { cpu: cpuMark, served: 0 };
-  const windowTimer = setInterval(() => {
-    const used = process.cpuUsage(windowMark.cpu);
-    if (served > windowMark.served) windows.push((used.user + used.system) / (served - windowMark.served));
-    windowMark = { cpu: process.cpuUsage(), served };
-  }, 250);
-  windowTimer.unref();
   // CPU of the main thread and of all other threads (V8's GC and compiler helpers, libuv's pool),
   // from /proc (Linux; zeros elsewhere): helper-thread work shows in process CPU but not in a profile.
   const { readdirSync, readFileSync } = await import('node:fs');
@@ -224,8 +224,6 @@ async function serve(variant: Variant, sinkUrl: string): Promise<void> {
       cpuMark = process.cpuUsage();
       gc.count = 0;
       gc.ms = 0;
-      windows = [];
-      windowMark = { cpu: cpuMark, served };
     } else if (message === 'cpu-read') {
       const used = process.cpuUsage(cpuMark);
       const threads = threadTicks();
@@ -235,7 +233,6 @@ async function serve(variant: Variant, sinkUrl: string): Promise<void> {
         helperMicros: ((threads.helpers - threadMark.helpers) * 1e6) / ticksPerSecond,
         gcCount: gc.count,
         gcMs: gc.ms,
-        minWindowMicros: Math.min(...windows),
       });
     } else if (message === 'stop') {
       server.closeAllConnections();
@@ -264,10 +261,17 @@ function hasTaskset(): boolean {
   }
 }
 
+/**
+ * The Node.js binary the servers run on: BENCH_NODE, else this one. Lets one run compare Node
+ * majors (e.g. Node 24, whose AsyncLocalStorage no longer rides on async_hooks) with the same
+ * load generator.
+ */
+const SERVER_NODE = process.env['BENCH_NODE'] ?? process.execPath;
+
 async function start(variant: Variant, sinkUrl: string): Promise<{ child: ChildProcess; url: string }> {
   const nodeArgs = ['--import', 'tsx', ...(process.env['BENCH_CHILD_FLAGS'] ?? '').split(' ').filter((flag) => flag !== '')];
   const child = fork(fileURLToPath(import.meta.url), ['--variant', variant, '--sink', sinkUrl], {
-    ...(PIN ? { execPath: 'taskset', execArgv: ['-c', '1', process.execPath, ...nodeArgs] } : { execArgv: nodeArgs }),
+    ...(PIN ? { execPath: 'taskset', execArgv: ['-c', '1', SERVER_NODE, ...nodeArgs] } : { execPath: SERVER_NODE, execArgv: nodeArgs }),
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   const port = await new Promise<number>((resolve, reject) => {
@@ -288,8 +292,6 @@ interface CpuReading {
   /** CPU of the main thread and of every other thread (from /proc; 0 where unavailable). */
   mainMicros: number;
   helperMicros: number;
-  /** CPU µs per request in the least disturbed 250 ms window. */
-  minWindowMicros: number;
   gcCount: number;
   gcMs: number;
 }
@@ -318,6 +320,50 @@ function median(values: number[]): number {
   return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
 
+interface Measurement {
+  requests: number;
+  seconds: number;
+  cpuMicros: number;
+  mainMicros: number;
+  helperMicros: number;
+  gcCount: number;
+  gcMs: number;
+  errors: number;
+}
+
+/** Loads `url` for `seconds` and reads the server's CPU over exactly that time. */
+async function measure(child: ChildProcess, url: string, seconds: number): Promise<Measurement & { rps: number }> {
+  child.send('cpu-mark');
+  const started = performance.now();
+  const result = await load(url, seconds);
+  const elapsed = (performance.now() - started) / 1000;
+  const reading = await cpuRead(child);
+  return {
+    rps: result.rps,
+    requests: result.total,
+    seconds: elapsed,
+    cpuMicros: reading.cpuMicros,
+    mainMicros: reading.mainMicros,
+    helperMicros: reading.helperMicros,
+    gcCount: reading.gcCount,
+    gcMs: reading.gcMs,
+    errors: result.errors,
+  };
+}
+
+function add(total: Measurement, m: Measurement): void {
+  total.requests += m.requests;
+  total.seconds += m.seconds;
+  total.cpuMicros += m.cpuMicros;
+  total.mainMicros += m.mainMicros;
+  total.helperMicros += m.helperMicros;
+  total.gcCount += m.gcCount;
+  total.gcMs += m.gcMs;
+  total.errors += m.errors;
+}
+
+const emptyMeasurement = (): Measurement => ({ requests: 0, seconds: 0, cpuMicros: 0, mainMicros: 0, helperMicros: 0, gcCount: 0, gcMs: 0, errors: 0 });
+
 async function main(): Promise<void> {
   let exportedBytes = 0;
   const sink: Server = createServer((req, res) => {
@@ -333,91 +379,73 @@ async function main(): Promise<void> {
   // All threads of this process (autocannon, the sink) on CPU 0; the servers go to CPU 1.
   if (PIN) execFileSync('taskset', ['-a', '-p', '-c', '0', String(process.pid)], { stdio: 'ignore' });
   console.log(PIN ? 'servers pinned to CPU 1, load generator to CPU 0 (BENCH_PIN=0 to let the scheduler place them)' : 'processes placed by the scheduler');
-  console.log(`Express 5, autocannon ${CONNECTIONS} connections; every server stays up and the load moves between them in ${SLICE_S}s slices,`);
-  console.log(`${ROUNDS} rounds of one slice per variant in rotating order, in ${EPOCHS} epochs that each start every server afresh (and warm it up for ${WARMUP_S}s)`);
-  console.log(`paths: ${PATHS.join(', ')} (the last one is a 404)\n`);
-  const servers = new Map<Variant, { child: ChildProcess; url: string }>();
-  // Servers start in a different order each epoch: in one order, the second server started ran
-  // slower than its code explains in several runs here.
-  const startAll = async (epoch: number): Promise<void> => {
-    for (const { child } of servers.values()) await stop(child); // flushes the exporters
-    for (const variant of VARIANTS.map((_, i) => VARIANTS[(i + epoch) % VARIANTS.length]!)) {
-      const server = await start(variant, sinkUrl);
-      servers.set(variant, server);
-      await load(server.url, WARMUP_S);
-    }
-  };
-  const totals = Object.fromEntries(VARIANTS.map((name) => [name, { requests: 0, seconds: 0, cpuMicros: 0, mainMicros: 0, helperMicros: 0, gcCount: 0, gcMs: 0, errors: 0, best: Infinity }])) as Record<
-    Variant,
-    { requests: number; seconds: number; cpuMicros: number; mainMicros: number; helperMicros: number; gcCount: number; gcMs: number; errors: number; best: number }
-  >;
-  const perRound: Record<Variant, number[]> = Object.fromEntries(VARIANTS.map((name) => [name, [] as number[]])) as Record<Variant, number[]>;
-  const ratiosToBare: Partial<Record<Variant, number[]>> = {};
-  const oursVsOtel: number[] = [];
-  const epochCpu: Partial<Record<Variant, { micros: number; requests: number }[]>> = {};
+  console.log(`Express 5, autocannon ${CONNECTIONS} connections; ${ROUNDS} rounds, each starting a fresh server per variant (rotating order),`);
+  console.log(`warming it up for ${WARMUP_S}s and measuring it for ${MEASURE_S}s under continuous load${IDLE_S > 0 ? `, then a ${BURST_S}s burst after ${IDLE_S}s idle` : ''}`);
+  console.log(`paths: ${PATHS.join(', ')} (the last one is a 404)`);
+  console.log(`servers on Node ${execFileSync(SERVER_NODE, ['--version'], { encoding: 'utf8' }).trim()} (BENCH_NODE), load generator on Node ${process.version}\n`);
+
+  const totals = Object.fromEntries(VARIANTS.map((name) => [name, emptyMeasurement()])) as Record<Variant, Measurement>;
+  const afterIdle = Object.fromEntries(VARIANTS.map((name) => [name, emptyMeasurement()])) as Record<Variant, Measurement>;
+  const cpuPerRound = Object.fromEntries(VARIANTS.map((name) => [name, [] as number[]])) as Record<Variant, number[]>;
+  const rpsPerRound = Object.fromEntries(VARIANTS.map((name) => [name, [] as number[]])) as Record<Variant, number[]>;
   for (let round = 0; round < ROUNDS; round++) {
-    if (round % Math.ceil(ROUNDS / EPOCHS) === 0) await startAll(round / Math.ceil(ROUNDS / EPOCHS));
-    const order = VARIANTS.map((_, i) => VARIANTS[(i + round) % VARIANTS.length]!);
-    const measured: Partial<Record<Variant, number>> = {};
-    for (const variant of order) {
-      const { child, url } = servers.get(variant)!;
-      child.send('cpu-mark');
-      const sliceStart = performance.now();
-      const result = await load(url, SLICE_S);
-      const sliceSeconds = (performance.now() - sliceStart) / 1000;
-      const reading = await cpuRead(child);
-      const total = totals[variant];
-      total.requests += result.total;
-      total.seconds += sliceSeconds;
-      total.cpuMicros += reading.cpuMicros;
-      total.mainMicros += reading.mainMicros;
-      total.helperMicros += reading.helperMicros;
-      total.gcCount += reading.gcCount;
-      total.gcMs += reading.gcMs;
-      total.errors += result.errors;
-      total.best = Math.min(total.best, reading.minWindowMicros);
-      const epoch = Math.floor(round / Math.ceil(ROUNDS / EPOCHS));
-      const perEpoch = (epochCpu[variant] ??= []);
-      perEpoch[epoch] ??= { micros: 0, requests: 0 };
-      perEpoch[epoch].micros += reading.cpuMicros;
-      perEpoch[epoch].requests += result.total;
-      measured[variant] = result.rps;
-      perRound[variant].push(result.rps);
+    for (const variant of VARIANTS.map((_, i) => VARIANTS[(i + round) % VARIANTS.length]!)) {
+      const { child, url } = await start(variant, sinkUrl);
+      await load(url, WARMUP_S);
+      const steady = await measure(child, url, MEASURE_S);
+      add(totals[variant], steady);
+      rpsPerRound[variant].push(steady.rps);
+      cpuPerRound[variant].push(steady.cpuMicros / steady.requests);
+      if (IDLE_S > 0) {
+        await new Promise((resolve) => setTimeout(resolve, IDLE_S * 1000));
+        add(afterIdle[variant], await measure(child, url, BURST_S));
+      }
+      await stop(child); // flushes the exporter
     }
-    for (const variant of VARIANTS) (ratiosToBare[variant] ??= []).push(measured[variant]! / measured.bare!);
-    oursVsOtel.push(measured.ours! / measured.otel!);
-    if (VERBOSE) console.log(`round ${String(round + 1).padStart(2)}  ${VARIANTS.map((variant) => `${variant} ${measured[variant]!.toFixed(0)}`).join('  ')}`);
+    if (VERBOSE) console.log(`round ${String(round + 1).padStart(2)}  ${VARIANTS.map((variant) => `${variant} ${rpsPerRound[variant][round]!.toFixed(0)} req/s ${cpuPerRound[variant][round]!.toFixed(1)} µs`).join('  ')}`);
   }
-  for (const { child } of servers.values()) await stop(child); // flushes the exporters
   // The last export's bytes may still be in this process's socket buffers when a child's exit is seen.
   await new Promise((resolve) => setTimeout(resolve, 300));
   sink.close();
 
-  console.log('\nper variant, over all its slices (server CPU from the server process; main thread and other threads from /proc):');
+  console.log('per variant, over all rounds (server CPU from the server process; main thread and other threads from /proc):');
   for (const variant of VARIANTS) {
     const t = totals[variant];
     console.log(
-      `  ${variant.padEnd(13)} ${(t.requests / t.seconds).toFixed(0).padStart(6)} req/s  median slice ${median(perRound[variant]).toFixed(0).padStart(6)}  server CPU ${(t.cpuMicros / t.requests).toFixed(1).padStart(6)} µs/req (main ${(t.mainMicros / t.requests).toFixed(1)}, other threads ${(t.helperMicros / t.requests).toFixed(1)}, best 250 ms window ${t.best.toFixed(1)})  GC ${t.gcCount} (${((t.gcMs * 1000) / t.requests).toFixed(1)} µs/req)  errors ${t.errors}`,
+      `  ${variant.padEnd(13)} ${(t.requests / t.seconds).toFixed(0).padStart(6)} req/s  median round ${median(rpsPerRound[variant]).toFixed(0).padStart(6)}  server CPU ${(t.cpuMicros / t.requests).toFixed(1).padStart(6)} µs/req (main ${(t.mainMicros / t.requests).toFixed(1)}, other threads ${(t.helperMicros / t.requests).toFixed(1)})  GC ${t.gcCount} (${((t.gcMs * 1000) / t.requests).toFixed(1)} µs/req)  errors ${t.errors}`,
     );
   }
   console.log(`  span bytes exported in all: ${exportedBytes}`);
-  console.log('\nserver CPU µs per request in each epoch (a fresh process each):');
-  for (const variant of VARIANTS) console.log(`  ${variant.padEnd(13)} ${(epochCpu[variant] ?? []).map((e) => (e.micros / e.requests).toFixed(1).padStart(6)).join(' ')}`);
+  console.log('\nserver CPU µs per request in each round (a fresh process each):');
+  for (const variant of VARIANTS) console.log(`  ${variant.padEnd(13)} ${cpuPerRound[variant].map((micros) => micros.toFixed(1).padStart(6)).join(' ')}`);
   const q = (values: number[], at: number): number => [...values].sort((a, b) => a - b)[Math.min(values.length - 1, Math.floor(at * values.length))]!;
-  console.log('\nreq/s ratios: median of the per-round ratios [interquartile range], and total requests / total requests:');
+  const ratios = (of: (round: number) => number): number[] => Array.from({ length: ROUNDS }, (_, round) => of(round));
   const line = (label: string, values: number[], whole: number, target: string): void => {
     console.log(`  ${label.padEnd(20)} ${median(values).toFixed(3)} [${q(values, 0.25).toFixed(3)}–${q(values, 0.75).toFixed(3)}]  total ${whole.toFixed(3)}  ${target}`);
   };
   const rate = (variant: Variant): number => totals[variant].requests / totals[variant].seconds;
-  line('ours / bare', ratiosToBare.ours!, rate('ours') / rate('bare'), '(target >= 0.93)');
-  line('ours / OTel auto', oursVsOtel, rate('ours') / rate('otel'), '(target >= 1.5)');
-  for (const variant of VARIANTS.filter((name) => name !== 'bare' && name !== 'ours')) line(`${variant} / bare`, ratiosToBare[variant]!, rate(variant) / rate('bare'), '');
-  // CPU time per request is far less sensitive than req/s to other processes sharing the cores.
   const cpuPer = (variant: Variant): number => totals[variant].cpuMicros / totals[variant].requests;
-  console.log('\nserver CPU per request, as capacity relative to bare (bare µs / variant µs):');
-  console.log(`  ours                 ${(cpuPer('bare') / cpuPer('ours')).toFixed(3)}  (target >= 0.93)`);
-  console.log(`  ours vs OTel auto    ${(cpuPer('otel') / cpuPer('ours')).toFixed(3)}  (target >= 1.5)`);
-  for (const variant of VARIANTS.filter((name) => name !== 'bare' && name !== 'ours')) console.log(`  ${variant.padEnd(20)} ${(cpuPer('bare') / cpuPer(variant)).toFixed(3)}`);
+  const target = (variant: Variant): string => (variant === 'ours' ? '(target >= 0.93)' : '');
+  console.log('\nreq/s vs bare: median of the per-round ratios [interquartile range], and total requests / total requests:');
+  for (const variant of VARIANTS.filter((name) => name !== 'bare')) {
+    line(`${variant} / bare`, ratios((r) => rpsPerRound[variant][r]! / rpsPerRound.bare[r]!), rate(variant) / rate('bare'), target(variant));
+  }
+  line('ours / OTel auto', ratios((r) => rpsPerRound.ours[r]! / rpsPerRound.otel[r]!), rate('ours') / rate('otel'), '(target >= 1.5)');
+  // CPU time per request is far less sensitive than req/s to what else runs on the machine.
+  console.log('\nserver CPU per request, as capacity relative to bare (bare µs / variant µs): median of the per-round ratios [IQR], and over all rounds:');
+  for (const variant of VARIANTS.filter((name) => name !== 'bare')) {
+    line(variant, ratios((r) => cpuPerRound.bare[r]! / cpuPerRound[variant][r]!), cpuPer('bare') / cpuPer(variant), target(variant));
+  }
+  line('ours vs OTel auto', ratios((r) => cpuPerRound.otel[r]! / cpuPerRound.ours[r]!), cpuPer('otel') / cpuPer('ours'), '(target >= 1.5)');
+  if (IDLE_S > 0) {
+    console.log(`\nthe first ${BURST_S}s after ${IDLE_S}s idle: server CPU µs/req (main thread, other threads), and vs the same variant under continuous load:`);
+    for (const variant of VARIANTS) {
+      const t = afterIdle[variant];
+      console.log(
+        `  ${variant.padEnd(13)} ${(t.cpuMicros / t.requests).toFixed(1).padStart(6)} (${(t.mainMicros / t.requests).toFixed(1)}, ${(t.helperMicros / t.requests).toFixed(1)})  ${(t.cpuMicros / t.requests / cpuPer(variant)).toFixed(2)}x`,
+      );
+    }
+  }
 }
 
 const variantIndex = process.argv.indexOf('--variant');
