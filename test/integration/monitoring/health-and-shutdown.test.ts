@@ -1,29 +1,16 @@
-import { request, type Server } from 'node:http';
-import { Agent } from 'node:http';
+import { Agent, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import { PerformanceMonitor } from '../../../src/monitoring/index.js';
+import { httpGet } from '../../helpers/http-get.js';
 
 const redis = new Redis('redis://127.0.0.1:6379', { lazyConnect: true, maxRetriesPerRequest: 1 });
 
 afterAll(async () => {
   await redis.quit();
 });
-
-function get(url: string, agent?: Agent): Promise<{ status: number; body: string; headers: Record<string, string | string[] | undefined> }> {
-  return new Promise((resolve, reject) => {
-    const req = request(url, { agent }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (chunk: string) => (body += chunk));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body, headers: res.headers }));
-    });
-    req.on('error', reject);
-    req.end();
-  });
-}
 
 async function serve(monitor: PerformanceMonitor, extra?: (app: express.Express) => void): Promise<{ server: Server; url: string }> {
   const app = express();
@@ -42,10 +29,10 @@ describe('health endpoints', () => {
     monitor.registerHealthCheck('redis', async () => (await redis.ping()) === 'PONG', { timeoutMs: 2000 });
     const { server, url } = await serve(monitor);
     try {
-      const live = await get(`${url}/health/live`);
+      const live = await httpGet(`${url}/health/live`);
       expect(live.status).toBe(200);
       expect(JSON.parse(live.body)).toMatchObject({ status: 'ok' });
-      const ready = await get(`${url}/health/ready`);
+      const ready = await httpGet(`${url}/health/ready`);
       expect(ready.status).toBe(200);
       expect(ready.headers['cache-control']).toBe('no-store');
       expect(JSON.parse(ready.body)).toMatchObject({ status: 'ready', checks: { redis: { status: 'up', critical: true } } });
@@ -63,7 +50,7 @@ describe('health endpoints', () => {
       });
       monitor.registerHealthCheck('smtp', (signal) => new Promise((resolve) => signal.addEventListener('abort', () => resolve('aborted'))), { timeoutMs: 100 });
       monitor.registerHealthCheck('optional', () => false, { critical: false });
-      const failing = await get(`${url}/health/ready`);
+      const failing = await httpGet(`${url}/health/ready`);
       expect(failing.status).toBe(503);
       const report = JSON.parse(failing.body) as { status: string; checks: Record<string, { status: string; error?: string }> };
       expect(report.status).toBe('not_ready');
@@ -75,9 +62,9 @@ describe('health endpoints', () => {
       monitor.health.unregister('cache');
       monitor.health.unregister('smtp');
       // A failing non-critical check is reported but leaves the service ready.
-      expect((await get(`${url}/health/ready`)).status).toBe(200);
+      expect((await httpGet(`${url}/health/ready`)).status).toBe(200);
       monitor.setReady(false);
-      expect((await get(`${url}/health/ready`)).status).toBe(503);
+      expect((await httpGet(`${url}/health/ready`)).status).toBe(503);
     } finally {
       server.closeAllConnections();
       server.close();
@@ -104,8 +91,8 @@ describe('graceful shutdown', () => {
     });
     const agent = new Agent({ keepAlive: true });
     // An idle keep-alive connection that would hold server.close() open without the helper.
-    expect((await get(`${url}/fast`, agent)).status).toBe(200);
-    const slow = get(`${url}/slow`, new Agent({ keepAlive: true }));
+    expect((await httpGet(`${url}/fast`, agent)).status).toBe(200);
+    const slow = httpGet(`${url}/slow`, new Agent({ keepAlive: true }));
     await inHandler;
 
     const { shutdown } = monitor.gracefulShutdown(server, { readinessDelayMs: 0, drainTimeoutMs: 10_000 });
@@ -113,7 +100,7 @@ describe('graceful shutdown', () => {
     // The readiness report turns to 503 at once (a probe's socket may already be closed, so ask directly).
     expect((await monitor.checkHealth()).status).toBe('shutting_down');
     expect(monitor.health.isShuttingDown).toBe(true);
-    await expect(get(`${url}/fast`)).rejects.toThrow(/ECONNREFUSED/);
+    await expect(httpGet(`${url}/fast`)).rejects.toThrow(/ECONNREFUSED/);
     let done = false;
     void finished.then(() => (done = true));
     await new Promise((resolve) => setTimeout(resolve, 50));
@@ -138,7 +125,7 @@ describe('graceful shutdown', () => {
         entered(); // never answers
       });
     });
-    const stuck = get(`${url}/stuck`).catch((error: unknown) => error);
+    const stuck = httpGet(`${url}/stuck`).catch((error: unknown) => error);
     await inHandler;
     const started = Date.now();
     await monitor.gracefulShutdown(server, { drainTimeoutMs: 200 }).shutdown();

@@ -5,6 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { ServerResponse } from 'node:http';
 import { createRequestInstrumentation, PerformanceMonitor, type RequestEnd } from '../../../src/monitoring/index.js';
 import { RequestInstrumentation } from '../../../src/monitoring/request-instrumentation.js';
+import { httpGet, type HttpGetResult } from '../../helpers/http-get.js';
 
 const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -22,20 +23,11 @@ async function listen(app: express.Express): Promise<string> {
   return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 }
 
-/** GET on a keep-alive connection of its own; resolves with status, body and headers. */
-function get(url: string): Promise<{ status: number; body: string; headers: Record<string, string | string[] | undefined> }> {
+/** GET on a keep-alive connection of its own. */
+function get(url: string): Promise<HttpGetResult> {
   const agent = new Agent({ keepAlive: true });
   cleanups.push(async () => agent.destroy());
-  return new Promise((resolve, reject) => {
-    const req = request(url, { agent }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (chunk: string) => (body += chunk));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body, headers: res.headers }));
-    });
-    req.on('error', reject);
-    req.end();
-  });
+  return httpGet(url, agent);
 }
 
 /**
