@@ -24,7 +24,7 @@
  * A server is never left idle between its warm-up and its measurement: after ~8 s without load,
  * V8's memory reducer runs and the next seconds pay for re-optimising the request path (an
  * earlier version of this bench, which kept all servers up and moved the load between them,
- * measured that re-warming more than steady throughput). BENCH_IDLE_S=10 measures it on its own:
+ * mixed that re-warming into its throughput figures). BENCH_IDLE_S=10 measures it on its own:
  * each server then idles that long and serves one more 2 s burst, reported apart.
  * Servers are pinned to CPU 1 and this process to CPU 0 where `taskset` exists (BENCH_PIN=0 to
  * turn off); BENCH_NODE runs the servers on another Node.js binary.
@@ -60,9 +60,8 @@ const VARIANTS: readonly Variant[] = (process.env['BENCH_VARIANTS'] ?? 'bare,our
 for (const required of ['bare', 'ours', 'otel'] as const) {
   if (!VARIANTS.includes(required)) throw new Error(`BENCH_VARIANTS must include "${required}"`);
 }
-// Each round starts a fresh server per variant (one process of a variant can run several percent
-// off the next one of the same code: code and heap layout), warms it up, measures it under
-// continuous load and stops it; the variants' order rotates from round to round.
+// A fresh server per variant per round: one process can run several percent off the next one of
+// the same code (code and heap layout).
 const ROUNDS = Number(process.env['BENCH_ROUNDS'] ?? 8);
 const WARMUP_S = Number(process.env['BENCH_WARMUP_S'] ?? 4);
 const MEASURE_S = Number(process.env['BENCH_MEASURE_S'] ?? 6);
