@@ -170,12 +170,10 @@ export class RequestInstrumentation {
  * neither sliced nor hashed.
  */
 function ignoredPathTest(paths: Iterable<string> | undefined): ((url: string | undefined) => boolean) | undefined {
-  const list = paths === undefined ? [] : [...new Set(paths)];
-  if (list.length === 0) return undefined;
-  if (list.length > 8) {
-    const set = new Set(list);
-    return (url) => set.has(pathOf(url));
-  }
+  const set = new Set(paths);
+  if (set.size === 0) return undefined;
+  if (set.size > 8) return (url) => set.has(pathOf(url));
+  const list = [...set];
   return (url) => {
     if (url === undefined) return list.includes('/');
     for (const path of list) {
